@@ -1,0 +1,66 @@
+"""Write one day of a canonical table, and its quarantine, into the lake."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from keeptrusts_pipelines.lake.files import sha256_of, write_atomically
+from keeptrusts_pipelines.lake.layout import LakeLayout
+from keeptrusts_pipelines.model.schema import TableSpec
+from keeptrusts_pipelines.sources.batch import Reject
+
+# Fixed writer settings: the same rows always give the same bytes, hence the same hash.
+ROW_GROUP_SIZE = 64 * 1024
+PARQUET_OPTIONS = {
+    "compression": "zstd",
+    "compression_level": 3,
+    "row_group_size": ROW_GROUP_SIZE,
+    "write_statistics": True,
+}
+
+
+@dataclass(frozen=True)
+class PartitionFile:
+    """A written partition: where it is and what it holds. Its sha256 is its data version."""
+
+    path: Path
+    rows: int
+    bytes: int
+    sha256: str
+
+
+def write_partition(
+    layout: LakeLayout, spec: TableSpec, day: date, rows: pa.Table
+) -> PartitionFile:
+    """Replace the day's partition with `rows` (already canonical and sorted)."""
+    final = layout.partition_file(spec.name, day)
+    table = rows.cast(spec.schema).combine_chunks()
+    write_atomically(final, lambda path: pq.write_table(table, path, **PARQUET_OPTIONS))
+    return PartitionFile(
+        path=final, rows=table.num_rows, bytes=final.stat().st_size, sha256=sha256_of(final)
+    )
+
+
+def write_quarantine(
+    layout: LakeLayout, spec: TableSpec, day: date, rejects: list[Reject]
+) -> Path | None:
+    """Replace the day's quarantine file with `rejects`; remove it when there are none."""
+    final = layout.quarantine_file(spec.name, day)
+    if not rejects:
+        final.unlink(missing_ok=True)
+        return None
+
+    def write(path: Path) -> None:
+        with path.open("w", encoding="utf-8") as handle:
+            for reject in rejects:
+                line = {"reason": reject.reason, "origin": reject.origin, "record": reject.record}
+                handle.write(json.dumps(line, ensure_ascii=False) + "\n")
+
+    write_atomically(final, write)
+    return final

@@ -1,0 +1,57 @@
+"""What the lake holds, counted from its files (not from any run record)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import duckdb
+
+from keeptrusts_pipelines.lake.layout import PARTITION_FILE, LakeLayout
+from keeptrusts_pipelines.model.schema import TABLES
+from keeptrusts_pipelines.queries import query
+
+
+@dataclass(frozen=True)
+class TableSummary:
+    table: str
+    rows: int
+    days: int
+    first_day: date | None
+    last_day: date | None
+    bytes: int
+    quarantined: int
+
+
+def summarize(layout: LakeLayout) -> list[TableSummary]:
+    """One line per canonical table: rows, days, span, size and quarantined records."""
+    summaries = []
+    with duckdb.connect() as connection:
+        for table in TABLES:
+            days = layout.days(table)
+            files = [str(layout.partition_file(table, day)) for day in days]
+            rows = 0
+            if files:
+                rows, _, _, _ = connection.sql(
+                    query("lake_table_summary"), params={"files": files}
+                ).fetchall()[0]
+            quarantine = layout.root / "quarantine" / table
+            quarantined = sum(
+                sum(1 for _ in path.open(encoding="utf-8"))
+                for path in quarantine.glob("date=*/*.jsonl")
+            )
+            summaries.append(
+                TableSummary(
+                    table=table,
+                    rows=rows,
+                    days=len(days),
+                    first_day=days[0] if days else None,
+                    last_day=days[-1] if days else None,
+                    bytes=sum(
+                        (layout.partition_dir(table, d) / PARTITION_FILE).stat().st_size
+                        for d in days
+                    ),
+                    quarantined=quarantined,
+                )
+            )
+    return summaries
