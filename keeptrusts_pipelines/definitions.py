@@ -31,11 +31,16 @@ def build_resources() -> dict[str, dg.ConfigurableResource]:
     }
 
 
-@dg.definitions
-def defs() -> dg.Definitions:
+def build_definitions() -> dg.Definitions:
+    """Everything in the code location; plain, so tests and `kt` can build it as often as needed."""
     return dg.Definitions(
         assets=lake_assets,
         jobs=[lake_job],
         schedules=[lake_daily_schedule],
         resources=build_resources(),
     )
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return build_definitions()

@@ -1,5 +1,6 @@
 """`kt lake`: fill the lake through Dagster (one recorded run per day) and see what it holds."""
 
+import os
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 
@@ -11,9 +12,11 @@ from keeptrusts_pipelines.cli.output import console, emit_json, fail
 from keeptrusts_pipelines.defs.instance import local_instance
 from keeptrusts_pipelines.defs.lake_runs import DayRun, materialize_days, missing_days
 from keeptrusts_pipelines.defs.partitions import LAKE_START_DATE
+from keeptrusts_pipelines.errors import ConfigurationError
 from keeptrusts_pipelines.lake.layout import LakeLayout
 from keeptrusts_pipelines.lake.summary import TableSummary, summarize
 from keeptrusts_pipelines.settings import lake_root
+from keeptrusts_pipelines.sources.registry import DEFAULT_SOURCE_URL, open_source
 
 app = typer.Typer(help="Fill and inspect the daily-partitioned lake.", no_args_is_help=True)
 
@@ -65,6 +68,10 @@ def ingest_days(days: list[date], rebuild: bool, workers: int, as_json: bool, tr
         )
     if days and days[-1] > yesterday():
         fail(f"--to {days[-1]} is not a closed UTC day yet; the latest is {yesterday()}", code=2)
+    try:
+        open_source(os.environ.get("KEEPTRUSTS_SOURCE_URL") or DEFAULT_SOURCE_URL)
+    except ConfigurationError as error:
+        fail(str(error))
     todo = days if rebuild else missing_days(local_instance(), days)
     runs: list[DayRun] = []
     if todo:

@@ -31,9 +31,9 @@ def missing_days(instance: dg.DagsterInstance, days: Iterable[date]) -> list[dat
 
 @cache
 def _lake_job() -> dg.JobDefinition:
-    from keeptrusts_pipelines.definitions import defs
+    from keeptrusts_pipelines.definitions import build_definitions
 
-    return defs().resolve_job_def("lake_job")
+    return build_definitions().resolve_job_def("lake_job")
 
 
 def run_lake_day(day: date, tags: dict[str, str] | None = None) -> DayRun:

@@ -42,7 +42,7 @@ def conform(spec: TableSpec, batch: SourceBatch, day: date) -> Conformed:
 
     accepted = pc.is_null(judged["reject_reason"])
     rows = judged.filter(accepted).select(spec.schema.names).cast(spec.schema)
-    rejected = judged.filter(pc.invert(accepted))
+    rejected = judged.filter(pc.invert(accepted)).sort_by("source_row")  # as the source had them
     records = batch.raw.take(rejected["source_row"]).to_pylist()
     rejects = list(batch.rejects) + [
         Reject(reason=reason, record=json.dumps(record, default=str), origin=origin or "")

@@ -270,7 +270,7 @@ def _decision_events(
         "citations": _citations(rng, count),
     }
     table = pa.table(columns).cast(schema.DECISION_EVENTS)
-    return table.sort_by(schema.DECISION_EVENTS_SPEC.sort_keys)
+    return table  # in conversation order; the lake sorts by (timestamp, event_id)
 
 
 def _prompts(
@@ -389,7 +389,7 @@ def _escalations(rng: np.random.Generator, events: pa.Table) -> pa.Table:
             "resolution_note": pa.array(notes, pa.string()),
         }
     ).cast(schema.ESCALATIONS)
-    return table.sort_by(schema.ESCALATIONS_SPEC.sort_keys)
+    return table
 
 
 def _day_end_micros(events: pa.Table) -> int:
@@ -464,4 +464,4 @@ def _config_versions(seed: int, day: date) -> pa.Table:
             }
         )
     table = pa.Table.from_pylist(rows, schema=schema.CONFIG_VERSIONS)
-    return table.sort_by(schema.CONFIG_VERSIONS_SPEC.sort_keys)
+    return table

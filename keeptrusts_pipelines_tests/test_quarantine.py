@@ -1,0 +1,114 @@
+"""Bad records are never dropped silently: each goes to quarantine with its reason."""
+
+import json
+from datetime import date
+from pathlib import Path
+
+from keeptrusts_pipelines.lake.ingest import ingest_day
+from keeptrusts_pipelines.lake.layout import LakeLayout
+from keeptrusts_pipelines.model.schema import DECISION_EVENTS_SPEC
+from keeptrusts_pipelines.sources.demo import generate_day
+from keeptrusts_pipelines.sources.landing import LandingSource, LocalLandingStore
+from keeptrusts_pipelines.sources.records import record_json
+
+DAY = date(2026, 5, 4)
+
+
+def good_records(count: int) -> list[dict]:
+    return generate_day(3, DAY, 400)["decision_events"].slice(0, count).to_pylist()
+
+
+def write_lines(landing: Path, lines: list[str]) -> None:
+    folder = landing / "decision_events" / f"date={DAY}"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "gateway-1.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def crafted_bad_lines(template: dict) -> dict[str, str]:
+    """One malformed record per kind of fault, keyed by the reason it must be given."""
+
+    def variant(**changes) -> str:
+        record = dict(template, event_id=f"evt_bad_{len(changes)}_{sorted(changes)[0]}")
+        record.update(changes)
+        return record_json({k: v for k, v in record.items() if v is not ...})
+
+    return {
+        "invalid JSON": '{"event_id": "evt_truncated", "timestamp": ',
+        "not a JSON object": "[1, 2, 3]",
+        "missing required field event_id": variant(event_id=...),
+        "unparseable timestamp": variant(timestamp="yesterday at noon"),
+        "is outside the partition day": variant(timestamp="2026-05-05T00:00:00Z"),
+        "unknown action": variant(action="allow-ish"),
+        "unknown severity": variant(severity="urgent"),
+        "missing required field gateway": variant(gateway=""),
+        "latency_ms is not an integer": variant(latency_ms="fast"),
+        "policies_evaluated is not a list": variant(policies_evaluated="pii-filter"),
+        "duplicate event_id": record_json(template),
+    }
+
+
+def test_each_malformed_record_is_quarantined_with_its_reason(tmp_path: Path) -> None:
+    records = good_records(50)
+    bad = crafted_bad_lines(records[0])
+    write_lines(tmp_path / "landing", [record_json(r) for r in records] + list(bad.values()))
+    layout = LakeLayout(tmp_path / "lake")
+
+    report = ingest_day(
+        LandingSource(LocalLandingStore(tmp_path / "landing")), layout, DECISION_EVENTS_SPEC, DAY
+    )
+
+    assert report.partition.rows == 50
+    assert report.quarantined == len(bad)
+    lines = [json.loads(line) for line in report.quarantine_file.read_text().splitlines()]
+    reasons = [line["reason"] for line in lines]
+    for expected_reason in bad:
+        assert sum(expected_reason in reason for reason in reasons) == 1, expected_reason
+    assert all(
+        line["origin"].startswith("decision_events/date=2026-05-04/gateway-1.jsonl:")
+        for line in lines
+    )
+    assert sum(report.reject_reasons.values()) == len(bad)
+
+
+def test_reasons_name_the_value_and_the_fix(tmp_path: Path) -> None:
+    records = good_records(5)
+    bad = crafted_bad_lines(records[0])
+    write_lines(tmp_path / "landing", [bad["unparseable timestamp"], bad["unknown action"]])
+    report = ingest_day(
+        LandingSource(LocalLandingStore(tmp_path / "landing")),
+        LakeLayout(tmp_path / "lake"),
+        DECISION_EVENTS_SPEC,
+        DAY,
+    )
+    reasons = [
+        json.loads(line)["reason"] for line in report.quarantine_file.read_text().splitlines()
+    ]
+    assert "unparseable timestamp 'yesterday at noon': use RFC 3339" in reasons[0]
+    assert (
+        "unknown action 'allow-ish' (expected one of allow, block, redact, escalate)" in reasons[1]
+    )
+
+
+def test_quarantine_share_check_fails_above_the_limit(tmp_path: Path) -> None:
+    records = good_records(20)
+    write_lines(tmp_path / "landing", [record_json(r) for r in records] + ["not json"])
+    source = LandingSource(LocalLandingStore(tmp_path / "landing"))
+    layout = LakeLayout(tmp_path / "lake")
+
+    strict = ingest_day(source, layout, DECISION_EVENTS_SPEC, DAY, max_reject_share=0.01)
+    lenient = ingest_day(source, layout, DECISION_EVENTS_SPEC, DAY, max_reject_share=0.10)
+
+    share = {c.name: c for c in strict.checks}["quarantine_share_below_threshold"]
+    assert not share.passed and share.metadata["quarantined"] == 1
+    assert {c.name: c for c in lenient.checks}["quarantine_share_below_threshold"].passed
+
+
+def test_a_clean_day_leaves_no_quarantine_file(tmp_path: Path) -> None:
+    landing, layout = tmp_path / "landing", LakeLayout(tmp_path / "lake")
+    write_lines(landing, ["garbage"])
+    source = LandingSource(LocalLandingStore(landing))
+    assert ingest_day(source, layout, DECISION_EVENTS_SPEC, DAY).quarantine_file.exists()
+    write_lines(landing, [record_json(r) for r in good_records(3)])
+    report = ingest_day(source, layout, DECISION_EVENTS_SPEC, DAY)
+    assert report.quarantine_file is None
+    assert not layout.quarantine_file("decision_events", DAY).exists()
