@@ -5,8 +5,9 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
-from keeptrusts_pipelines.lake.ingest import DEFAULT_MAX_REJECT_SHARE, EventSource
+from keeptrusts_pipelines.lake.ingest import DEFAULT_MAX_REJECT_SHARE
 from keeptrusts_pipelines.lake.layout import LakeLayout
+from keeptrusts_pipelines.sources.batch import EventSource
 from keeptrusts_pipelines.sources.registry import open_source
 
 

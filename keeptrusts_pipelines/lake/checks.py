@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from keeptrusts_pipelines.lake.conform import day_bounds
+from keeptrusts_pipelines.model.days import day_bounds
 from keeptrusts_pipelines.model.schema import TableSpec
 
 SAMPLE_SIZE = 5

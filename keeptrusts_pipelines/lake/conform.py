@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from keeptrusts_pipelines.model.days import day_bounds
 from keeptrusts_pipelines.model.schema import TableSpec
 from keeptrusts_pipelines.queries import query
 from keeptrusts_pipelines.sources.batch import Reject, SourceBatch
@@ -21,12 +22,6 @@ class Conformed:
 
     rows: pa.Table
     rejects: list[Reject]
-
-
-def day_bounds(day: date) -> tuple[datetime, datetime]:
-    """The half-open UTC interval of a partition day."""
-    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-    return start, start + timedelta(days=1)
 
 
 def conform(spec: TableSpec, batch: SourceBatch, day: date) -> Conformed:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Protocol
 
 from keeptrusts_pipelines.lake.checks import CheckOutcome, check_partition
 from keeptrusts_pipelines.lake.conform import conform
@@ -16,15 +15,9 @@ from keeptrusts_pipelines.lake.partition_writer import (
     write_quarantine,
 )
 from keeptrusts_pipelines.model.schema import TableSpec
-from keeptrusts_pipelines.sources.batch import SourceBatch
+from keeptrusts_pipelines.sources.batch import EventSource
 
 DEFAULT_MAX_REJECT_SHARE = 0.01
-
-
-class EventSource(Protocol):
-    def read(self, table: str, day: date) -> SourceBatch: ...
-
-    def describe(self) -> str: ...
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
+from typing import Protocol
 
 import pyarrow as pa
 
@@ -22,3 +24,13 @@ class SourceBatch:
 
     raw: pa.Table
     rejects: list[Reject] = field(default_factory=list)
+
+
+class EventSource(Protocol):
+    """Anything that can hand over one table's records for one UTC day."""
+
+    def read(self, table: str, day: date) -> SourceBatch: ...
+
+    def describe(self) -> str:
+        """Where the records come from, with any password hidden."""
+        ...

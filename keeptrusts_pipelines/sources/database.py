@@ -8,7 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from keeptrusts_pipelines.lake.conform import day_bounds
+from keeptrusts_pipelines.model.days import day_bounds
 from keeptrusts_pipelines.model.schema import TABLES
 from keeptrusts_pipelines.queries import query
 from keeptrusts_pipelines.sources.batch import SourceBatch

@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, unquote, urlparse
 import boto3
 
 from keeptrusts_pipelines.errors import ConfigurationError
-from keeptrusts_pipelines.lake.ingest import EventSource
+from keeptrusts_pipelines.sources.batch import EventSource
 from keeptrusts_pipelines.sources.database import DatabaseSource
 from keeptrusts_pipelines.sources.demo import DEFAULT_EVENTS_PER_DAY, DEFAULT_SEED, DemoSource
 from keeptrusts_pipelines.sources.landing import LandingSource, LocalLandingStore, S3LandingStore
