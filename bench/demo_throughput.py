@@ -8,11 +8,9 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-import pyarrow.parquet as pq
-
 from keeptrusts_pipelines.lake.ingest import ingest_day
 from keeptrusts_pipelines.lake.layout import LakeLayout
-from keeptrusts_pipelines.lake.partition_writer import PARQUET_OPTIONS, statistics_columns
+from keeptrusts_pipelines.lake.partition_writer import write_partition
 from keeptrusts_pipelines.model.schema import DECISION_EVENTS_SPEC
 from keeptrusts_pipelines.sources.demo import DemoSource, generate_day
 
@@ -26,16 +24,13 @@ def main() -> None:
     days = [first + timedelta(days=offset) for offset in range(arguments.days)]
     generate_day(1, first - timedelta(days=1), arguments.events_per_day)  # warm caches/imports
 
-    stats = statistics_columns(DECISION_EVENTS_SPEC)
     with tempfile.TemporaryDirectory() as scratch:
         events, generating, started = 0, 0.0, time.perf_counter()
         for day in days:
             generated = time.perf_counter()
             table = generate_day.__wrapped__(1, day, arguments.events_per_day)["decision_events"]
             generating += time.perf_counter() - generated
-            pq.write_table(
-                table, Path(scratch) / f"{day}.parquet", **PARQUET_OPTIONS, write_statistics=stats
-            )
+            write_partition(LakeLayout(Path(scratch) / "raw"), DECISION_EVENTS_SPEC, day, table)
             events += table.num_rows
         generate_seconds = time.perf_counter() - started
 
@@ -51,7 +46,7 @@ def main() -> None:
     print(f"{'stage':<40} {'events':>10} {'seconds':>8} {'events/s':>10}")
     for stage, count, seconds in [
         ("demo generator (in memory)", events, generating),
-        ("demo generator -> Parquet", events, generate_seconds),
+        ("demo generator -> lake Parquet writer", events, generate_seconds),
         ("full ingest (conform, write, checks)", ingested, ingest_seconds),
     ]:
         print(f"{stage:<40} {count:>10,} {seconds:>8.2f} {count / seconds:>10,.0f}")

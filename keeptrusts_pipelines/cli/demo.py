@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from keeptrusts_pipelines.cli.lake import ingest_days, parse_day, yesterday
-from keeptrusts_pipelines.cli.output import fail
+from keeptrusts_pipelines.cli.output import console, fail
 from keeptrusts_pipelines.sources.registry import DEFAULT_SOURCE_URL
 
 DEMO_DAYS = 120
@@ -41,3 +41,8 @@ def demo(
         as_json,
         trigger="kt demo",
     )
+    if not as_json:
+        console.print(
+            "Next: `make ui` (or `kt ui`), then Assets → decision_events → Partitions "
+            "to see each day, its checks and its data version."
+        )

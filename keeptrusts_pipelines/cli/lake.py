@@ -22,7 +22,7 @@ app = typer.Typer(help="Fill and inspect the daily-partitioned lake.", no_args_i
 
 
 def render_summary(summaries: list[TableSummary]) -> Table:
-    table = Table(title=f"Lake at {lake_root()}", show_edge=False)
+    table = Table(title=f"Lake at {lake_root()}", show_edge=False, pad_edge=False)
     table.add_column("Table", no_wrap=True)
     for column in ("Rows", "Days", "From", "To", "MiB", "Rejected"):
         table.add_column(

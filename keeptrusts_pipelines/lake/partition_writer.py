@@ -27,6 +27,15 @@ PARQUET_OPTIONS = {
 FREE_TEXT = {"input", "output", "reason", "resolution_note", "summary"}
 
 
+def dictionary_columns(spec: TableSpec) -> list[str]:
+    """Columns worth dictionary-encoding: all but identifiers, which never repeat."""
+    return [
+        field.name
+        for field in spec.schema
+        if not field.name.endswith("_id") and field.name != "sha256"
+    ]
+
+
 def statistics_columns(spec: TableSpec) -> list[str]:
     return [
         field.name
@@ -51,7 +60,11 @@ def write_partition(
     """Replace the day's partition with `rows` (already canonical and sorted)."""
     final = layout.partition_file(spec.name, day)
     table = rows.cast(spec.schema).combine_chunks()
-    options = {**PARQUET_OPTIONS, "write_statistics": statistics_columns(spec)}
+    options = {
+        **PARQUET_OPTIONS,
+        "write_statistics": statistics_columns(spec),
+        "use_dictionary": dictionary_columns(spec),
+    }
     write_atomically(final, lambda path: pq.write_table(table, path, **options))
     return PartitionFile(
         path=final, rows=table.num_rows, bytes=final.stat().st_size, sha256=sha256_of(final)
