@@ -18,7 +18,11 @@ def ui(
     home = prepare_dagster_home()
     typer.echo(f"Dagster home: {home}\nOpen http://{host}:{port}")
     command = [
-        sys.executable, "-m", "dagster", "dev",
+        sys.executable,
+        # `dagster dev` with a workspace.yaml is this project's way in; `dg dev` is not set up.
+        "-W", "ignore:Function `dev_command` is superseded",
+        "-m", "dagster", "dev",
         "-w", str(PROJECT_ROOT / "workspace.yaml"), "-h", host, "-p", str(port),
     ]  # fmt: skip
-    raise typer.Exit(subprocess.call(command, cwd=PROJECT_ROOT, env=os.environ.copy()))
+    # Run from the Dagster home, so the project's template dagster.yaml is not mistaken for it.
+    raise typer.Exit(subprocess.call(command, cwd=home, env=os.environ.copy()))
