@@ -9,3 +9,11 @@ class KeeptrustsError(Exception):
 
 class ConfigurationError(KeeptrustsError):
     """A setting (environment variable, resource field, URL) cannot be used as given."""
+
+
+class ExportRequestError(KeeptrustsError):
+    """An export request that cannot run as given; names the field and the fix."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field

@@ -19,3 +19,7 @@ def lake_root(home: Path | None = None) -> Path:
 
 def dagster_home(home: Path | None = None) -> Path:
     return (home or keeptrusts_home()) / "dagster"
+
+
+def exports_root(home: Path | None = None) -> Path:
+    return (home or keeptrusts_home()) / "exports"

@@ -2,7 +2,7 @@
 
 import typer
 
-from keeptrusts_pipelines.cli import demo, lake, ui
+from keeptrusts_pipelines.cli import demo, export, lake, ui
 
 app = typer.Typer(
     name="kt",
@@ -13,6 +13,7 @@ app = typer.Typer(
 )
 app.command("demo")(demo.demo)
 app.add_typer(lake.app, name="lake")
+app.add_typer(export.app, name="export")
 app.command("ui")(ui.ui)
 
 

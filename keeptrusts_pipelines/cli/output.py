@@ -10,6 +10,11 @@ console = Console()
 errors = Console(stderr=True)
 
 
+def say(text: str) -> None:
+    """One line for people; long paths stay whole so they can be copied."""
+    console.print(text, soft_wrap=True, highlight=False)
+
+
 def emit_json(value: Any) -> None:
     typer.echo(json.dumps(value, indent=2, default=str))
 

@@ -1,0 +1,139 @@
+"""Format writers: each turns a stream of record batches into one file, batch by batch."""
+
+import json
+from typing import BinaryIO, Protocol
+
+import polars as pl
+import pyarrow.parquet as pq
+
+RFC3339_MICROS = "%Y-%m-%dT%H:%M:%S%.6fZ"
+# A cell starting with one of these would run as a formula in a spreadsheet.
+FORMULA_START = r"^[=+\-@\t\r]"
+
+
+class FormatWriter(Protocol):
+    def begin(self, handle: BinaryIO) -> None: ...
+
+    def write(self, frame: pl.DataFrame) -> None: ...
+
+    def end(self) -> None: ...
+
+
+def _times_as_text(frame: pl.DataFrame) -> pl.DataFrame:
+    times = [name for name, dtype in frame.schema.items() if isinstance(dtype, pl.Datetime)]
+    return frame.with_columns(
+        pl.col(name).dt.convert_time_zone("UTC").dt.strftime(RFC3339_MICROS) for name in times
+    )
+
+
+def _nested_as_json(frame: pl.DataFrame) -> pl.DataFrame:
+    """Lists of structs (policies, citations) and lists of strings as compact JSON text."""
+    columns = []
+    for name, dtype in frame.schema.items():
+        if isinstance(dtype, pl.List):
+            inner = dtype.inner
+            element = (
+                pl.element().struct.json_encode()
+                if isinstance(inner, pl.Struct)
+                else pl.concat_str(
+                    pl.lit('"'), pl.element().str.replace_all('"', '\\"', literal=True), pl.lit('"')
+                )
+            )
+            columns.append(
+                pl.concat_str(
+                    pl.lit("["), pl.col(name).list.eval(element).list.join(","), pl.lit("]")
+                ).alias(name)
+            )
+    return frame.with_columns(columns)
+
+
+def _neutralise_formulas(frame: pl.DataFrame) -> pl.DataFrame:
+    text = [name for name, dtype in frame.schema.items() if dtype == pl.String]
+    return frame.with_columns(
+        pl.when(pl.col(name).str.contains(FORMULA_START))
+        .then(pl.concat_str(pl.lit("'"), pl.col(name)))
+        .otherwise(pl.col(name))
+        .alias(name)
+        for name in text
+    )
+
+
+class CsvWriter:
+    """RFC 4180 CSV (UTF-8, CRLF), header first, formulas neutralised."""
+
+    def begin(self, handle: BinaryIO) -> None:
+        self.handle, self.header_written = handle, False
+
+    def write(self, frame: pl.DataFrame) -> None:
+        shaped = _neutralise_formulas(_nested_as_json(_times_as_text(frame)))
+        if shaped.height or not self.header_written:
+            shaped.write_csv(
+                self.handle, include_header=not self.header_written, line_terminator="\r\n"
+            )
+            self.header_written = True
+
+    def end(self) -> None:
+        pass
+
+
+class JsonlWriter:
+    """One JSON object per line."""
+
+    def begin(self, handle: BinaryIO) -> None:
+        self.handle = handle
+
+    def write(self, frame: pl.DataFrame) -> None:
+        if frame.height:
+            _times_as_text(frame).write_ndjson(self.handle)
+
+    def end(self) -> None:
+        pass
+
+
+class JsonWriter:
+    """`{export_id, created_at, window, filters, <records_key>: [...]}`, streamed."""
+
+    def __init__(self, header: dict[str, object], records_key: str) -> None:
+        self.header, self.records_key = header, records_key
+
+    def begin(self, handle: BinaryIO) -> None:
+        self.handle, self.first = handle, True
+        opening = json.dumps(self.header, ensure_ascii=False)[:-1]
+        handle.write(f'{opening}, "{self.records_key}": [\n'.encode())
+
+    def write(self, frame: pl.DataFrame) -> None:
+        if not frame.height:
+            return
+        lines = _times_as_text(frame).write_ndjson().rstrip("\n").replace("\n", ",\n")
+        self.handle.write((("" if self.first else ",\n") + lines).encode())
+        self.first = False
+
+    def end(self) -> None:
+        self.handle.write(b"\n]}\n")
+
+
+class ParquetWriter:
+    """Parquet with fixed settings, so the same rows give the same bytes."""
+
+    def begin(self, handle: BinaryIO) -> None:
+        self.handle, self.writer = handle, None
+
+    def write(self, frame: pl.DataFrame) -> None:
+        table = frame.to_arrow()
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(self.handle, table.schema, compression="zstd")
+        self.writer.write_table(table)
+
+    def end(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+def writer_for(file_format: str, header: dict[str, object], records_key: str) -> FormatWriter:
+    if file_format == "csv":
+        return CsvWriter()
+    if file_format == "jsonl":
+        return JsonlWriter()
+    if file_format == "json":
+        return JsonWriter(header, records_key)
+    return ParquetWriter()

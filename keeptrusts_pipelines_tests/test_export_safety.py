@@ -1,0 +1,182 @@
+"""Exports are safe to open and to share: no injection, no formulas, no personal data."""
+
+import csv
+import json
+import re
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+
+from keeptrusts_pipelines.exports.engine import run_export
+from keeptrusts_pipelines.exports.redaction import load_policy
+from keeptrusts_pipelines.lake.layout import LakeLayout
+from keeptrusts_pipelines.model.export_request import ExportRequest, Filters, build_window
+from keeptrusts_pipelines.sources.demo import generate_day
+from keeptrusts_pipelines_tests.lakes import demo_lake, replace_day_with_records
+
+DAY = date(2026, 3, 1)
+NOW = datetime(2026, 4, 1, tzinfo=UTC)
+
+# Personal data and secrets in every supported shape, each with the marker it must become.
+PII_CORPUS = {
+    "jane.doe@example.com": "[EMAIL]",
+    "j.o'neil+audit@mail.example.co.uk": "[EMAIL]",
+    "+34 612 345 678": "[PHONE]",
+    "+1 (415) 555-2671": "[PHONE]",
+    "(555) 123-4567": "[PHONE]",
+    "555.123.4567": "[PHONE]",
+    "4111 1111 1111 1111": "[CARD]",
+    "4111111111111111": "[CARD]",
+    "5500-0000-0000-0004": "[CARD]",
+    "378282246310005": "[CARD]",
+    "ES91 2100 0418 4502 0005 1332": "[IBAN]",
+    "ES9121000418450200051332": "[IBAN]",
+    "DE89370400440532013000": "[IBAN]",
+    "GB29NWBK60161331926819": "[IBAN]",
+    "12345678Z": "[NATIONAL_ID]",
+    "X1234567L": "[NATIONAL_ID]",
+    "Y-7654321-G": "[NATIONAL_ID]",
+    "123-45-6789": "[NATIONAL_ID]",
+    "192.168.10.24": "[IP_ADDRESS]",
+    "2001:0db8:85a3:0000:0000:8a2e:0370:7334": "[IP_ADDRESS]",
+    "sk-live-4f9a8b7c6d5e4f3a2b1c": "[API_KEY]",
+    "AKIAIOSFODNN7EXAMPLE": "[API_KEY]",
+    "ghp_0123456789abcdefghijklmnopqrstuvwxyz": "[API_KEY]",
+    "Bearer abcdefghijklmnop.qrstuvwxyz0123": "[TOKEN]",
+    "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U": "[TOKEN]",
+}
+# Ordinary values that look numeric or structured and must survive redaction untouched.
+NOT_PII = [
+    "2026-05-01T12:00:00Z",
+    "2026-05-01",
+    "invoice 4471",
+    "version 3.2.1",
+    "evt_3f2a9b7c1d0e",
+    "req_0033c86c1bc5275bd7c3953d",
+    "4111 1111 1111 1112",  # fails the Luhn check
+    "order 123-4567",
+    "latency 1024 ms",
+    "gpt-4o",
+    "ISO 27001",
+    "Article 28(3)",
+    "$1,234.56",
+]
+
+
+def crafted_records() -> list[dict]:
+    template = generate_day(4, DAY, 200)["decision_events"].slice(0, 1).to_pylist()[0]
+    records = []
+    for index, (value, _) in enumerate(PII_CORPUS.items()):
+        records.append(
+            dict(
+                template,
+                event_id=f"evt_pii_{index:03d}",
+                input=f"Please check {value} today.",
+                output=f"Noted: {value}",
+                user=f"user{index}@corp.example",
+            )
+        )
+    for index, value in enumerate(NOT_PII):
+        records.append(
+            dict(
+                template,
+                event_id=f"evt_plain_{index:03d}",
+                input=f"Reference {value} stays.",
+                output=value,
+            )
+        )
+    records.append(
+        dict(
+            template,
+            event_id="evt_formula_1",
+            input='=HYPERLINK("http://evil.example","click")',
+            output="+SUM(A1:A9)",
+        )
+    )
+    records.append(
+        dict(template, event_id="evt_formula_2", input="@cmd", output="-2+3", team="=team")
+    )
+    return records
+
+
+@pytest.fixture(scope="module")
+def lake(tmp_path_factory: pytest.TempPathFactory) -> LakeLayout:
+    root = tmp_path_factory.mktemp("lake")
+    layout = demo_lake(root / "lake", DAY, 1)
+    replace_day_with_records(layout, root / "landing", DAY, crafted_records())
+    return layout
+
+
+def export(lake: LakeLayout, tmp_path: Path, file_format: str, **options):
+    req = ExportRequest(
+        window=build_window("2026-03-01", "2026-03-01", None, NOW), format=file_format, **options
+    )
+    return run_export(req, lake, tmp_path / "exports", now=lambda: NOW)
+
+
+def test_an_injection_attempt_in_a_filter_matches_nothing(lake: LakeLayout, tmp_path: Path) -> None:
+    for filters in [
+        Filters(team=("x' OR 1=1 --",)),
+        Filters(policy=("'); DROP TABLE t; --",)),
+        Filters(user=('" OR ""="',)),
+    ]:
+        assert export(lake, tmp_path, "jsonl", filters=filters).records == 0
+
+
+def test_formulas_are_neutralised_in_csv_and_unchanged_in_json(
+    lake: LakeLayout, tmp_path: Path
+) -> None:
+    with open(
+        export(lake, tmp_path, "csv", raw_content=True).artifact, newline="", encoding="utf-8"
+    ) as handle:
+        rows = {row["id"]: row for row in csv.DictReader(handle)}
+    assert rows["evt_formula_1"]["input"] == '\'=HYPERLINK("http://evil.example","click")'
+    assert rows["evt_formula_1"]["output"] == "'+SUM(A1:A9)"
+    assert rows["evt_formula_2"]["input"] == "'@cmd" and rows["evt_formula_2"]["output"] == "'-2+3"
+    assert rows["evt_formula_2"]["team"] == "'=team"
+    events = json.loads(
+        Path(export(lake, tmp_path, "json", raw_content=True).artifact).read_text()
+    )["events"]
+    by_id = {event["id"]: event for event in events}
+    assert by_id["evt_formula_1"]["input"] == '=HYPERLINK("http://evil.example","click")'
+
+
+@pytest.mark.parametrize("file_format", ["csv", "json", "jsonl"])
+def test_redacted_exports_hold_no_personal_data(
+    lake: LakeLayout, tmp_path: Path, file_format: str
+) -> None:
+    text = Path(export(lake, tmp_path, file_format).artifact).read_text(encoding="utf-8")
+    for value in PII_CORPUS:
+        assert value not in text, value
+    for rule in load_policy().rules:
+        if rule.check is None:
+            assert not re.search(rule.pattern.replace("(?i)", ""), text.replace("\\", "")), (
+                rule.name
+            )
+
+
+def test_each_value_becomes_its_typed_marker(lake: LakeLayout, tmp_path: Path) -> None:
+    events = {
+        json.loads(line)["id"]: json.loads(line)
+        for line in Path(export(lake, tmp_path, "jsonl").artifact).read_text().splitlines()
+    }
+    for index, marker in enumerate(PII_CORPUS.values()):
+        event = events[f"evt_pii_{index:03d}"]
+        assert event["input"] == f"Please check {marker} today.", event["input"]
+        assert event["user"] == "[EMAIL]"
+
+
+def test_ordinary_values_are_not_redacted(lake: LakeLayout, tmp_path: Path) -> None:
+    events = {
+        json.loads(line)["id"]: json.loads(line)
+        for line in Path(export(lake, tmp_path, "jsonl").artifact).read_text().splitlines()
+    }
+    for index, value in enumerate(NOT_PII):
+        assert events[f"evt_plain_{index:03d}"]["output"] == value
+
+
+def test_raw_content_keeps_values_and_says_so(lake: LakeLayout, tmp_path: Path) -> None:
+    result = export(lake, tmp_path, "jsonl", raw_content=True)
+    assert "4111 1111 1111 1111" in Path(result.artifact).read_text()
+    assert result.request["content"] == "raw"
