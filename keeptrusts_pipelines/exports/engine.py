@@ -5,8 +5,10 @@ partition at a time (the lake is sorted within each day, so day order is global 
 """
 
 import json
+import queue
 import secrets
 import shutil
+import threading
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -28,6 +30,7 @@ from keeptrusts_pipelines.queries import query
 
 METADATA_FILE = "export.json"
 DEFAULT_PART_BYTES = 1 << 30
+READ_AHEAD_BATCHES = 2
 # DuckDB may sort a whole window (conversations): cap its memory, let it spill to disk.
 DUCKDB_MEMORY_LIMIT = "1GB"
 EMPTY_WARNING = (
@@ -114,6 +117,7 @@ def _connect() -> duckdb.DuckDBPyConnection:
     connection.execute("SET TimeZone = 'UTC'")
     connection.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
     connection.execute("SET enable_progress_bar = false")
+    connection.execute("SET preserve_insertion_order = true")  # the per-day queries rely on it
     return connection
 
 
@@ -131,15 +135,18 @@ def record_batches(
 ) -> Iterator[pl.DataFrame]:
     """The export's rows in order, as Polars frames of at most `batch_rows` rows.
 
-    Always yields at least one (possibly empty) frame, so writers know the columns.
+    Always yields at least one (possibly empty) frame, so writers know the columns. DuckDB
+    reads ahead by a few batches in a thread of its own while the caller redacts and writes.
     """
+    return _read_ahead(_query_batches(request, plan, batch_rows), READ_AHEAD_BATCHES)
+
+
+def _query_batches(request: ExportRequest, plan: Plan, batch_rows: int) -> Iterator[pl.DataFrame]:
     kind = plan.kind
     groups = [[path] for path in plan.files] if kind.per_day else [plan.files]
     yielded = False
     with _connect() as connection:
         for files in groups:
-            if not files:
-                continue
             result = connection.sql(query(kind.query), params=_parameters(request, kind, files))
             for batch in result.to_arrow_reader(batch_rows):
                 yielded = True
@@ -150,6 +157,39 @@ def record_batches(
                 params=_parameters(request, kind, plan.files),
             )
             yield pl.from_arrow(empty.to_arrow_table())
+
+
+def _read_ahead(batches: Iterator[pl.DataFrame], depth: int) -> Iterator[pl.DataFrame]:
+    """Produce `batches` in a background thread, at most `depth` ahead (bounded memory)."""
+    buffer: queue.Queue = queue.Queue(maxsize=depth)
+    finished = object()
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for batch in batches:
+                while not stop.is_set():
+                    try:
+                        buffer.put(batch, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            buffer.put(finished)
+        except BaseException as error:  # handed to the consumer, raised there
+            buffer.put(error)
+
+    producer = threading.Thread(target=produce, name="export-reader", daemon=True)
+    producer.start()
+    try:
+        while (item := buffer.get()) is not finished:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        producer.join()
 
 
 def preview(request: ExportRequest, layout: LakeLayout, now: datetime | None = None) -> int:

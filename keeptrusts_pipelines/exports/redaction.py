@@ -114,4 +114,17 @@ def _load_policy(path: Path) -> RedactionPolicy:
     columns = {
         name: tuple(values or ()) for name, values in (document.get("columns") or {}).items()
     }
-    return RedactionPolicy(rules=tuple(rules), columns=columns)
+    return RedactionPolicy(rules=_merge_neighbours(rules), columns=columns)
+
+
+def _merge_neighbours(rules: list[RedactionRule]) -> tuple[RedactionRule, ...]:
+    """Join consecutive plain rules with the same marker into one pattern: one pass, not many."""
+    merged: list[RedactionRule] = []
+    for rule in rules:
+        previous = merged[-1] if merged else None
+        if previous and previous.marker == rule.marker and not previous.check and not rule.check:
+            pattern = f"(?:{previous.pattern})|(?:{rule.pattern})"
+            merged[-1] = RedactionRule(f"{previous.name}+{rule.name}", rule.marker, pattern)
+        else:
+            merged.append(rule)
+    return tuple(merged)

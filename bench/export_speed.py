@@ -1,0 +1,188 @@
+"""Export speed and memory against DuckDB's own COPY and a naive row-by-row export.
+
+Builds demo lakes of 1M and 10M events over one quarter (cached under bench/.lakes/), then
+exports the quarter as csv, jsonl and parquet with redaction on and one filter. Each
+measurement runs in its own process so its peak RSS is its own. Run: `make bench`.
+"""
+
+import argparse
+import csv
+import json
+import os
+import re
+import resource
+import subprocess
+import sys
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pyarrow.parquet as pq
+
+from keeptrusts_pipelines.exports.engine import run_export
+from keeptrusts_pipelines.exports.redaction import load_policy
+from keeptrusts_pipelines.lake.layout import LakeLayout
+from keeptrusts_pipelines.lake.partition_writer import write_partition
+from keeptrusts_pipelines.model.export_request import ExportRequest, Filters, Window
+from keeptrusts_pipelines.model.schema import DECISION_EVENTS_SPEC
+from keeptrusts_pipelines.queries import query
+from keeptrusts_pipelines.sources.demo import generate_day
+
+BENCH = Path(__file__).resolve().parent
+QUARTER_START, QUARTER_DAYS = date(2026, 1, 1), 90
+WINDOW = Window(datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 4, 1, tzinfo=UTC))
+# One filter, keeping the three production gateways (about 90% of events).
+GATEWAYS = ("eu-west-prod", "eu-central-prod", "us-east-prod")
+FILTERS = Filters(gateway=GATEWAYS)
+
+
+def build_lake(events: int) -> LakeLayout:
+    """A quarter of demo events (sorted per day, as the lake keeps them), built once."""
+    layout = LakeLayout(BENCH / ".lakes" / f"events-{events}")
+    per_day = events // QUARTER_DAYS
+    for offset in range(QUARTER_DAYS):
+        day = QUARTER_START + timedelta(days=offset)
+        if not layout.partition_file("decision_events", day).exists():
+            table = generate_day.__wrapped__(7, day, per_day)["decision_events"]
+            write_partition(
+                layout, DECISION_EVENTS_SPEC, day, table.sort_by(DECISION_EVENTS_SPEC.sort_keys)
+            )
+    return layout
+
+
+def files_of(layout: LakeLayout) -> list[str]:
+    return [str(layout.partition_file("decision_events", day)) for day in WINDOW.days()]
+
+
+def engine_export(layout: LakeLayout, file_format: str, out: Path) -> int:
+    request = ExportRequest(window=WINDOW, format=file_format, filters=FILTERS)
+    return run_export(request, layout, out, now=lambda: datetime(2026, 11, 1, tzinfo=UTC)).records
+
+
+def duckdb_copy(layout: LakeLayout, file_format: str, out: Path) -> int:
+    """DuckDB's own COPY of the same rows and columns, with no redaction."""
+    connection = duckdb.connect()
+    connection.execute("SET TimeZone = 'UTC'")
+    view = connection.sql(
+        query("export_events"),
+        params={
+            "files": files_of(layout), "start": WINDOW.start, "end": WINDOW.end,
+            "policy": [], "action": [], "result": [], "gateway": list(GATEWAYS),
+            "consumer_group": [], "team": [], "user": [], "model": [],
+            "severities": ["info", "low", "medium", "high", "critical"], "min_severity_rank": 0,
+        },
+    )  # fmt: skip
+    out.mkdir(parents=True, exist_ok=True)
+    view.create_view("export_rows")
+    options = {"csv": "FORMAT csv, HEADER", "jsonl": "FORMAT json", "parquet": "FORMAT parquet"}
+    target = out / f"copy.{file_format}"
+    connection.sql(f"COPY (SELECT * FROM export_rows) TO '{target}' ({options[file_format]})")
+    return -1
+
+
+def naive_export(layout: LakeLayout, file_format: str, out: Path) -> int:
+    """Row by row in Python: filter, the same redaction rules with `re`, csv module / json.dumps."""
+    rules = [(re.compile(rule.pattern), rule.marker, rule.check) for rule in load_policy().rules]
+    out.mkdir(parents=True, exist_ok=True)
+    records = 0
+    with open(out / f"naive.{file_format}", "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle) if file_format == "csv" else None
+        for path in files_of(layout):
+            for row in pq.read_table(path).to_pylist():
+                if (
+                    row["gateway"] not in GATEWAYS
+                    or not WINDOW.start <= row["timestamp"] < WINDOW.end
+                ):
+                    continue
+                for column in ("user", "input", "output"):
+                    row[column] = naive_redact(row[column], rules)
+                row["timestamp"] = row["timestamp"].isoformat()
+                if writer is not None:
+                    if records == 0:
+                        writer.writerow(row.keys())
+                    writer.writerow(
+                        [json.dumps(v) if isinstance(v, list) else v for v in row.values()]
+                    )
+                else:
+                    handle.write(json.dumps(row) + "\n")
+                records += 1
+    return records
+
+
+def naive_redact(text: str | None, rules) -> str | None:
+    if text is None:
+        return None
+    for pattern, marker, check in rules:
+        if check == "luhn":
+            text = pattern.sub(lambda m, marker=marker: marker if luhn(m[0]) else m[0], text)
+        else:
+            text = pattern.sub(marker, text)
+    return text
+
+
+def luhn(candidate: str) -> bool:
+    digits = [int(c) for c in reversed(candidate) if c.isdigit()]
+    return (sum(digits[0::2]) + sum(sum(divmod(2 * d, 10)) for d in digits[1::2])) % 10 == 0
+
+
+METHODS = {"engine": engine_export, "duckdb-copy": duckdb_copy, "naive": naive_export}
+
+
+def measure(events: int, method: str, file_format: str) -> tuple[float, float]:
+    """(seconds, peak RSS in MiB) of one export, run in a fresh process."""
+    command = [
+        sys.executable,
+        "-m",
+        "bench.export_speed",
+        "--one",
+        str(events),
+        method,
+        file_format,
+    ]
+    output = subprocess.run(command, cwd=BENCH.parent, capture_output=True, text=True, check=True)
+    seconds, peak = output.stdout.split()
+    return float(seconds), float(peak)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", default="1000000,10000000")
+    parser.add_argument("--one", nargs=3, metavar=("EVENTS", "METHOD", "FORMAT"))
+    parser.add_argument(
+        "--naive-max", type=int, default=1_000_000, help="Largest lake to run naive on."
+    )
+    arguments = parser.parse_args()
+    if arguments.one:
+        events, method, file_format = int(arguments.one[0]), arguments.one[1], arguments.one[2]
+        layout = build_lake(events)
+        out = BENCH / ".out" / f"{method}-{file_format}-{os.getpid()}"
+        started = time.perf_counter()
+        METHODS[method](layout, file_format, out)
+        seconds = time.perf_counter() - started
+        print(seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+        subprocess.run(["rm", "-rf", str(out)], check=True)
+        return
+    header = ("events", "format", "method", "seconds", "peak MiB", "x COPY", "naive/engine")
+    print("{:>10} {:<8} {:<12} {:>8} {:>9} {:>7} {:>12}".format(*header))
+    for events in [int(size) for size in arguments.sizes.split(",")]:
+        build_lake(events)
+        for file_format in ("csv", "jsonl", "parquet"):
+            results = {}
+            for method in METHODS:
+                if method == "naive" and (file_format == "parquet" or events > arguments.naive_max):
+                    continue
+                results[method] = measure(events, method, file_format)
+            copy_seconds = results["duckdb-copy"][0]
+            for method, (seconds, peak) in results.items():
+                speedup = ""
+                if method == "engine" and "naive" in results:
+                    speedup = f"{results['naive'][0] / seconds:.1f}"
+                print(
+                    f"{events:>10,} {file_format:<8} {method:<12} {seconds:>8.2f} {peak:>9,.0f} "
+                    f"{seconds / copy_seconds:>7.2f} {speedup:>12}"
+                )
+
+
+if __name__ == "__main__":
+    main()
