@@ -26,7 +26,6 @@ from keeptrusts_pipelines.lake.layout import LakeLayout
 from keeptrusts_pipelines.lake.partition_writer import write_partition
 from keeptrusts_pipelines.model.export_request import ExportRequest, Filters, Window
 from keeptrusts_pipelines.model.schema import DECISION_EVENTS_SPEC
-from keeptrusts_pipelines.queries import query
 from keeptrusts_pipelines.sources.demo import generate_day
 
 BENCH = Path(__file__).resolve().parent
@@ -60,25 +59,34 @@ def engine_export(layout: LakeLayout, file_format: str, out: Path) -> int:
     return run_export(request, layout, out, now=lambda: datetime(2026, 11, 1, tzinfo=UTC)).records
 
 
-def duckdb_copy(layout: LakeLayout, file_format: str, out: Path) -> int:
-    """DuckDB's own COPY of the same rows and columns, with no redaction."""
+# The same rows and columns as the engine's events export, in DuckDB's SQL, unredacted.
+COPY_QUERY = """
+SELECT
+    event_id AS id, "timestamp", model, policy, action, result,
+    coalesce(cost_tokens_input, 0) + coalesce(cost_tokens_output, 0) AS tokens,
+    latency_ms, request_id, environment, gateway, consumer_group, team, "user", provider,
+    severity, policies_evaluated, input, output, cost_tokens_input, cost_tokens_output,
+    escalation_id, config_version, conversation_id, trace_id, citations
+FROM read_parquet($files)
+WHERE "timestamp" >= $start AND "timestamp" < $end AND list_contains($gateways, gateway)
+"""
+
+
+def duckdb_copy(layout: LakeLayout, file_format: str, out: Path) -> None:
+    """DuckDB's own COPY of the same rows (in lake order) and columns, with no redaction."""
     connection = duckdb.connect()
     connection.execute("SET TimeZone = 'UTC'")
-    view = connection.sql(
-        query("export_events"),
-        params={
-            "files": files_of(layout), "start": WINDOW.start, "end": WINDOW.end,
-            "policy": [], "action": [], "result": [], "gateway": list(GATEWAYS),
-            "consumer_group": [], "team": [], "user": [], "model": [],
-            "severities": ["info", "low", "medium", "high", "critical"], "min_severity_rank": 0,
-        },
-    )  # fmt: skip
+    parameters = {
+        "files": files_of(layout),
+        "start": WINDOW.start,
+        "end": WINDOW.end,
+        "gateways": list(GATEWAYS),
+    }
+    connection.sql(COPY_QUERY, params=parameters).create_view("export_rows")
     out.mkdir(parents=True, exist_ok=True)
-    view.create_view("export_rows")
     options = {"csv": "FORMAT csv, HEADER", "jsonl": "FORMAT json", "parquet": "FORMAT parquet"}
     target = out / f"copy.{file_format}"
     connection.sql(f"COPY (SELECT * FROM export_rows) TO '{target}' ({options[file_format]})")
-    return -1
 
 
 def naive_export(layout: LakeLayout, file_format: str, out: Path) -> int:

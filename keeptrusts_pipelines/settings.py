@@ -23,3 +23,15 @@ def dagster_home(home: Path | None = None) -> Path:
 
 def exports_root(home: Path | None = None) -> Path:
     return (home or keeptrusts_home()) / "exports"
+
+
+def export_part_bytes() -> int:
+    """`KEEPTRUSTS_EXPORT_PART_BYTES` (default 1 GiB): beyond this an export is split into parts."""
+    from keeptrusts_pipelines.errors import ConfigurationError
+
+    text = os.environ.get("KEEPTRUSTS_EXPORT_PART_BYTES", str(1 << 30))
+    if not text.isdigit() or int(text) < 1024:
+        raise ConfigurationError(
+            f"KEEPTRUSTS_EXPORT_PART_BYTES={text!r}: use a whole number of bytes, at least 1024"
+        )
+    return int(text)

@@ -12,7 +12,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from keeptrusts_pipelines.errors import ExportRequestError
-from keeptrusts_pipelines.exports.engine import EMPTY_WARNING, preview, run_export
+from keeptrusts_pipelines.exports.engine import EMPTY_WARNING, run_export
+from keeptrusts_pipelines.exports.reader import preview
 from keeptrusts_pipelines.lake.layout import LakeLayout
 from keeptrusts_pipelines.model.export_request import ExportRequest, Filters, build_window
 from keeptrusts_pipelines_tests.lakes import demo_lake
@@ -230,3 +231,30 @@ def test_metadata_records_request_content_mode_and_partitions(
     assert [p["day"] for p in metadata["partitions"]] == [f"2026-03-{d:02d}" for d in range(1, 11)]
     assert all(len(p["sha256"]) == 64 for p in metadata["partitions"])
     assert metadata["sha256"] == result.sha256
+
+
+def test_a_failed_export_leaves_nothing_and_its_retry_matches(
+    lake: LakeLayout, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from keeptrusts_pipelines.exports import parts
+
+    req = request(format="csv")
+    undisturbed = export(lake, tmp_path / "undisturbed", req)
+    original_write = parts.PartFiles.write
+
+    def dies_after_writing(self, frame):
+        original_write(self, frame)  # half the export is on disk, under its staging name
+        raise OSError("disk full")
+
+    monkeypatch.setattr(parts.PartFiles, "write", dies_after_writing)
+    with pytest.raises(OSError, match="disk full"):
+        run_export(req, lake, tmp_path / "exports", export_id="exp_retry", now=lambda: NOW)
+    assert not (tmp_path / "exports" / "exp_retry").exists()
+
+    monkeypatch.setattr(parts.PartFiles, "write", original_write)
+    retried = run_export(req, lake, tmp_path / "exports", export_id="exp_retry", now=lambda: NOW)
+    assert retried.sha256 == undisturbed.sha256
+    assert sorted(p.name for p in (tmp_path / "exports" / "exp_retry").iterdir()) == [
+        "export.json",
+        "kt_2026-03-01_to_2026-03-10.csv",
+    ]

@@ -1,16 +1,24 @@
 """`kt demo`: the demo lake, synthetic gateway traffic ending yesterday, built through Dagster."""
 
 import os
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 
 import typer
 
 from keeptrusts_pipelines.cli.lake import ingest_days, parse_day, yesterday
-from keeptrusts_pipelines.cli.output import console, fail
+from keeptrusts_pipelines.cli.output import console, fail, say
+from keeptrusts_pipelines.exports.engine import run_export
+from keeptrusts_pipelines.lake.layout import LakeLayout
+from keeptrusts_pipelines.model.export_request import ExportRequest, build_window
+from keeptrusts_pipelines.settings import exports_root, lake_root
 from keeptrusts_pipelines.sources.registry import DEFAULT_SOURCE_URL
 
 DEMO_DAYS = 120
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
 
 
 def demo(
@@ -42,7 +50,23 @@ def demo(
         trigger="kt demo",
     )
     if not as_json:
+        sample_export(last - timedelta(days=days - 1), last)
         console.print(
             "Next: `make ui` (or `kt ui`), then Assets → decision_events → Partitions "
             "to see each day, its checks and its data version."
         )
+
+
+def sample_export(first: date, last: date) -> None:
+    """Export the last full calendar month in [first, last] as redacted CSV, and say where."""
+    month_end = last if (last + timedelta(days=1)).day == 1 else last.replace(day=1) - timedelta(1)
+    month_start = month_end.replace(day=1)
+    if month_start < first:
+        return  # the lake holds no full month yet
+    window = build_window(month_start.isoformat(), month_end.isoformat(), None, now())
+    result = run_export(
+        ExportRequest(window=window, format="csv"), LakeLayout(lake_root()), exports_root()
+    )
+    say(f"✓ Sample evidence: {result.records:,} events of {month_end:%B %Y}, redacted CSV")
+    say(f"  {result.artifact}")
+    say("  (more: kt export create --from … --to … --format csv|json|jsonl|parquet)")

@@ -10,11 +10,12 @@ import typer
 
 from keeptrusts_pipelines.cli.output import emit_json, fail, say
 from keeptrusts_pipelines.errors import ConfigurationError, ExportRequestError
-from keeptrusts_pipelines.exports.engine import METADATA_FILE, preview, run_export
+from keeptrusts_pipelines.exports.engine import METADATA_FILE, run_export
+from keeptrusts_pipelines.exports.reader import preview
 from keeptrusts_pipelines.lake.files import atomic_path
 from keeptrusts_pipelines.lake.layout import LakeLayout
 from keeptrusts_pipelines.model.export_request import ExportRequest, Filters, build_window, validate
-from keeptrusts_pipelines.settings import exports_root, lake_root
+from keeptrusts_pipelines.settings import export_part_bytes, exports_root, lake_root
 
 app = typer.Typer(help="Create, preview and download evidence exports.", no_args_is_help=True)
 
@@ -157,7 +158,11 @@ def create(
     options.pop("wait")
     options.pop("as_json")
     request = _run_guarded(lambda: _request_from_options(options))
-    result = _run_guarded(lambda: run_export(request, LakeLayout(lake_root()), exports_root()))
+    result = _run_guarded(
+        lambda: run_export(
+            request, LakeLayout(lake_root()), exports_root(), part_bytes=export_part_bytes()
+        )
+    )
     payload = {
         **result.as_dict(),
         "format": request.format,

@@ -1,74 +1,135 @@
-"""What each export type reads from the lake, and with which query."""
+"""What each export type reads from the lake, and how its rows are selected and shaped.
 
+Selection is a Polars lazy query over the window's partitions: filter values are literals in
+expressions, never text in a query language, and Polars streams the partitions in order.
+"""
+
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
-from keeptrusts_pipelines.model.export_request import Filters
+import polars as pl
+
+from keeptrusts_pipelines.model.export_request import Filters, Window
 from keeptrusts_pipelines.model.schema import SEVERITIES
 
-LIST_FILTERS = ("policy", "action", "result", "gateway", "consumer_group", "team", "user", "model")
+# Filters matched against a column of the same name (OR within a filter, AND across them).
+COLUMN_FILTERS = ("action", "result", "gateway", "consumer_group", "team", "user", "model")
+
+
+def _in_window(column: str, window: Window) -> pl.Expr:
+    return (pl.col(column) >= window.start) & (pl.col(column) < window.end)
+
+
+def _at_least(severity: str | None) -> pl.Expr:
+    if severity is None:
+        return pl.lit(True)
+    return pl.col("severity").is_in(list(SEVERITIES[SEVERITIES.index(severity) :]))
+
+
+def event_conditions(filters: Filters) -> list[pl.Expr]:
+    """The filters of decision events; `policy` matches the deciding or any evaluated policy."""
+    conditions = [
+        pl.col(name).is_in(list(getattr(filters, name)))
+        for name in COLUMN_FILTERS
+        if getattr(filters, name)
+    ]
+    if filters.policy:
+        wanted = list(filters.policy)
+        evaluated = pl.col("policies_evaluated").list.eval(
+            pl.element().struct.field("name").is_in(wanted)
+        )
+        conditions.append(pl.col("policy").is_in(wanted) | evaluated.list.any())
+    conditions.append(_at_least(filters.min_severity))
+    return conditions
+
+
+def _events(files: list[Path], window: Window, filters: Filters) -> pl.LazyFrame:
+    return (
+        pl.scan_parquet(files)
+        .filter(_in_window("timestamp", window), *event_conditions(filters))
+        .select(
+            pl.col("event_id").alias("id"),
+            "timestamp",
+            "model",
+            "policy",
+            "action",
+            "result",
+            (
+                pl.col("cost_tokens_input").fill_null(0) + pl.col("cost_tokens_output").fill_null(0)
+            ).alias("tokens"),
+            "latency_ms",
+            "request_id",
+            "environment",
+            "gateway",
+            "consumer_group",
+            "team",
+            "user",
+            "provider",
+            "severity",
+            "policies_evaluated",
+            "input",
+            "output",
+            "cost_tokens_input",
+            "cost_tokens_output",
+            "escalation_id",
+            "config_version",
+            "conversation_id",
+            "trace_id",
+            "citations",
+        )
+    )
+
+
+def _escalations(files: list[Path], window: Window, filters: Filters) -> pl.LazyFrame:
+    return (
+        pl.scan_parquet(files)
+        .filter(_in_window("opened_at", window), _at_least(filters.min_severity))
+        .select(
+            pl.col("escalation_id").alias("id"),
+            "opened_at",
+            "severity",
+            "status",
+            "reason",
+            "assignee",
+            "resolved_at",
+            "resolution_note",
+            "event_id",
+            "request_id",
+        )
+    )
+
+
+def _config_history(files: list[Path], window: Window, filters: Filters) -> pl.LazyFrame:
+    selected = pl.scan_parquet(files).filter(_in_window("created_at", window))
+    if filters.gateway:
+        selected = selected.filter(pl.col("gateway").is_in(list(filters.gateway)))
+    return selected.select(
+        pl.col("config_version").alias("id"),
+        "created_at", "gateway", "author", "summary", "policies", "sha256",
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
 class ExportKind:
-    """An export type: its lake table, its query in `sql/`, and how the rows are streamed."""
+    """An export type: its lake table, how it selects rows, and its key in a JSON export."""
 
     export_type: str
     table: str
-    query: str
-    parameters: tuple[str, ...]
-    time_columns: tuple[str, ...]
-    # Per-day kinds stream one partition at a time; the others need the whole window at once
-    # (conversations can cross midnight) and stream from DuckDB's own sort.
-    per_day: bool
+    select: Callable[[list[Path], Window, Filters], pl.LazyFrame]
     records_key: str
+    # Conversations are grouped across days (one can cross midnight), so their rows are
+    # sorted over the whole window (by DuckDB, spilling to disk) instead of streamed per day.
+    grouped: bool = False
 
-    def bind(self, filters: Filters) -> dict[str, object]:
-        """The query parameters for `filters`, restricted to those this kind's query takes."""
-        values: dict[str, object] = {name: list(getattr(filters, name)) for name in LIST_FILTERS}
-        values["severities"] = list(SEVERITIES)
-        values["min_severity_rank"] = (
-            SEVERITIES.index(filters.min_severity) + 1 if filters.min_severity else 0
-        )
-        return {name: values[name] for name in self.parameters}
-
-
-EVENT_PARAMETERS = (*LIST_FILTERS, "severities", "min_severity_rank")
 
 KINDS = {
-    "events": ExportKind(
-        "events",
-        "decision_events",
-        "export_events",
-        EVENT_PARAMETERS,
-        ("timestamp",),
-        True,
-        "events",
-    ),
+    "events": ExportKind("events", "decision_events", _events, "events"),
     "conversations": ExportKind(
-        "conversations",
-        "decision_events",
-        "export_conversations",
-        EVENT_PARAMETERS,
-        ("timestamp",),
-        False,
-        "conversations",
+        "conversations", "decision_events", _events, "conversations", grouped=True
     ),
-    "escalations": ExportKind(
-        "escalations",
-        "escalations",
-        "export_escalations",
-        ("severities", "min_severity_rank"),
-        ("opened_at", "resolved_at"),
-        True,
-        "escalations",
-    ),
+    "escalations": ExportKind("escalations", "escalations", _escalations, "escalations"),
     "config-history": ExportKind(
-        "config-history",
-        "config_versions",
-        "export_config_history",
-        ("gateway",),
-        ("created_at",),
-        True,
-        "config_versions",
+        "config-history", "config_versions", _config_history, "config_versions"
     ),
 }

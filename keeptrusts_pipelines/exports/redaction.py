@@ -29,39 +29,45 @@ class RedactionPolicy:
     rules: tuple[RedactionRule, ...]
     columns: dict[str, tuple[str, ...]]
 
-    def redact(self, frame: pl.DataFrame, export_type: str) -> pl.DataFrame:
+    def apply(self, frame: pl.LazyFrame, export_type: str) -> pl.LazyFrame:
         """`frame` with every rule applied, in order, to the text columns of `export_type`."""
-        columns = [c for c in self.columns.get(export_type, ()) if c in frame.columns]
-        if not columns or frame.height == 0:
+        present = frame.collect_schema().names()
+        columns = [c for c in self.columns.get(export_type, ()) if c in present]
+        if not columns or not self.rules:
             return frame
         frame = frame.with_columns(pl.col(columns).cast(pl.String))
-        expressions = {column: pl.col(column) for column in columns}
-        for rule in self.rules:
-            if rule.check == "luhn":
-                # A checksum needs the candidates themselves: apply the rules so far, then look.
-                frame = frame.with_columns(**expressions)
-                valid = _luhn_valid_matches(frame, columns, rule.pattern)
-                markers = [rule.marker] * len(valid)
-                expressions = {
-                    column: pl.col(column).str.replace_many(valid, markers)
-                    if valid
-                    else pl.col(column)
-                    for column in columns
-                }
-            else:
-                marker = rule.marker.replace("$", "$$")
-                for column in columns:
-                    expressions[column] = expressions[column].str.replace_all(rule.pattern, marker)
+        # A checksum rule needs its matches first: one pass over the text columns finds the
+        # distinct candidates that pass, which the main pass then replaces as literals.
+        checked = {
+            rule.name: _luhn_valid_matches(frame, columns, rule.pattern)
+            for rule in self.rules
+            if rule.check == "luhn"
+        }
+        expressions = {}
+        for column in columns:
+            text = pl.col(column)
+            for rule in self.rules:
+                if rule.check == "luhn":
+                    valid = checked[rule.name]
+                    text = (
+                        text.str.replace_many(valid, [rule.marker] * len(valid)) if valid else text
+                    )
+                else:
+                    text = text.str.replace_all(rule.pattern, rule.marker.replace("$", "$$"))
+            expressions[column] = text
         return frame.with_columns(**expressions)
 
 
-def _luhn_valid_matches(frame: pl.DataFrame, columns: list[str], pattern: str) -> list[str]:
+def _luhn_valid_matches(frame: pl.LazyFrame, columns: list[str], pattern: str) -> list[str]:
     """The distinct matches of `pattern` in `columns` whose digits pass the Luhn check."""
     candidates = (
-        pl.concat([frame.select(pl.col(c).str.extract_all(pattern).alias("m")) for c in columns])
+        frame.select(
+            pl.concat_list([pl.col(c).str.extract_all(pattern) for c in columns]).alias("m")
+        )
         .explode("m")
         .drop_nulls()
         .unique()
+        .collect()
     )
     if candidates.height == 0:
         return []

@@ -1,4 +1,4 @@
-"""Format writers: each turns a stream of record batches into one file, batch by batch."""
+"""Format writers: each turns a stream of shaped record batches into one file."""
 
 import json
 from typing import BinaryIO, Protocol
@@ -19,17 +19,27 @@ class FormatWriter(Protocol):
     def end(self) -> None: ...
 
 
-def _times_as_text(frame: pl.DataFrame) -> pl.DataFrame:
-    times = [name for name, dtype in frame.schema.items() if isinstance(dtype, pl.Datetime)]
+def shape(frame: pl.LazyFrame, file_format: str) -> pl.LazyFrame:
+    """Rows as the format shows them: text formats get RFC 3339 times; CSV gets nested values
+    as JSON and no cell a spreadsheet would run."""
+    if file_format == "parquet":
+        return frame
+    frame = _times_as_text(frame)
+    return _neutralise_formulas(_nested_as_json(frame)) if file_format == "csv" else frame
+
+
+def _times_as_text(frame: pl.LazyFrame) -> pl.LazyFrame:
+    schema = frame.collect_schema()
+    times = [name for name, dtype in schema.items() if isinstance(dtype, pl.Datetime)]
     return frame.with_columns(
         pl.col(name).dt.convert_time_zone("UTC").dt.strftime(RFC3339_MICROS) for name in times
     )
 
 
-def _nested_as_json(frame: pl.DataFrame) -> pl.DataFrame:
+def _nested_as_json(frame: pl.LazyFrame) -> pl.LazyFrame:
     """Lists of structs (policies, citations) and lists of strings as compact JSON text."""
     columns = []
-    for name, dtype in frame.schema.items():
+    for name, dtype in frame.collect_schema().items():
         if isinstance(dtype, pl.List):
             inner = dtype.inner
             element = (
@@ -47,8 +57,8 @@ def _nested_as_json(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(columns)
 
 
-def _neutralise_formulas(frame: pl.DataFrame) -> pl.DataFrame:
-    text = [name for name, dtype in frame.schema.items() if dtype == pl.String]
+def _neutralise_formulas(frame: pl.LazyFrame) -> pl.LazyFrame:
+    text = [name for name, dtype in frame.collect_schema().items() if dtype == pl.String]
     return frame.with_columns(
         pl.when(pl.col(name).str.contains(FORMULA_START))
         .then(pl.concat_str(pl.lit("'"), pl.col(name)))
@@ -65,9 +75,8 @@ class CsvWriter:
         self.handle, self.header_written = handle, False
 
     def write(self, frame: pl.DataFrame) -> None:
-        shaped = _neutralise_formulas(_nested_as_json(_times_as_text(frame)))
-        if shaped.height or not self.header_written:
-            shaped.write_csv(
+        if frame.height or not self.header_written:
+            frame.write_csv(
                 self.handle, include_header=not self.header_written, line_terminator="\r\n"
             )
             self.header_written = True
@@ -84,7 +93,7 @@ class JsonlWriter:
 
     def write(self, frame: pl.DataFrame) -> None:
         if frame.height:
-            _times_as_text(frame).write_ndjson(self.handle)
+            frame.write_ndjson(self.handle)
 
     def end(self) -> None:
         pass
@@ -104,7 +113,7 @@ class JsonWriter:
     def write(self, frame: pl.DataFrame) -> None:
         if not frame.height:
             return
-        lines = _times_as_text(frame).write_ndjson().rstrip("\n").replace("\n", ",\n")
+        lines = frame.write_ndjson().rstrip("\n").replace("\n", ",\n")
         self.handle.write((("" if self.first else ",\n") + lines).encode())
         self.first = False
 
