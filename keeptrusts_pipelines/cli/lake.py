@@ -9,14 +9,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from keeptrusts_pipelines.cli.output import console, emit_json, fail
-from keeptrusts_pipelines.defs.instance import local_instance
-from keeptrusts_pipelines.defs.lake_runs import DayRun, materialize_days, missing_days
-from keeptrusts_pipelines.defs.partitions import LAKE_START_DATE
 from keeptrusts_pipelines.errors import ConfigurationError
 from keeptrusts_pipelines.lake.layout import LakeLayout
 from keeptrusts_pipelines.lake.summary import TableSummary, summarize
 from keeptrusts_pipelines.settings import lake_root
-from keeptrusts_pipelines.sources.registry import DEFAULT_SOURCE_URL, open_source
 
 app = typer.Typer(help="Fill and inspect the daily-partitioned lake.", no_args_is_help=True)
 
@@ -59,6 +55,12 @@ def yesterday() -> date:
 
 def ingest_days(days: list[date], rebuild: bool, workers: int, as_json: bool, trigger: str) -> None:
     """Materialize `days` (skipping recorded ones unless `rebuild`), then show the lake."""
+    # Dagster is imported here, not at the top: the other kt commands start without it.
+    from keeptrusts_pipelines.defs.instance import local_instance
+    from keeptrusts_pipelines.defs.lake_runs import materialize_days, missing_days
+    from keeptrusts_pipelines.defs.partitions import LAKE_START_DATE
+    from keeptrusts_pipelines.sources.registry import DEFAULT_SOURCE_URL, open_source
+
     first_allowed = date.fromisoformat(LAKE_START_DATE)
     if days and days[0] < first_allowed:
         fail(
@@ -73,7 +75,7 @@ def ingest_days(days: list[date], rebuild: bool, workers: int, as_json: bool, tr
     except ConfigurationError as error:
         fail(str(error))
     todo = days if rebuild else missing_days(local_instance(), days)
-    runs: list[DayRun] = []
+    runs = []
     if todo:
         with Progress(
             TextColumn("[bold]Materializing lake days"),

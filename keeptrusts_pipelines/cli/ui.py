@@ -7,14 +7,14 @@ from typing import Annotated
 
 import typer
 
-from keeptrusts_pipelines.defs.instance import PROJECT_ROOT, prepare_dagster_home
-
 
 def ui(
     port: Annotated[int, typer.Option(help="Port of the web UI.")] = 3000,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
 ) -> None:
     """Start `dagster dev` (web UI + daemon) with this project's workspace and instance."""
+    from keeptrusts_pipelines.defs.instance import PROJECT_ROOT, prepare_dagster_home
+
     home = prepare_dagster_home()
     typer.echo(f"Dagster home: {home}\nOpen http://{host}:{port}")
     command = [

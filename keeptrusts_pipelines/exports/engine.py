@@ -83,16 +83,16 @@ def run_export(
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
     try:
-        rows = export_rows(request, plan, staging)
-        if policy is not None:
-            rows = policy.apply(rows, request.export_type)
-        rows = shape(rows, request.format)
         output = PartFiles(
             staging, lambda: writer_for(request.format, header, plan.kind.records_key), part_bytes
         )
-        for batch in rows.collect_batches(chunk_size=BATCH_ROWS):
-            output.write(batch)
-            records += batch.height
+        for rows in export_rows(request, plan, staging):
+            if policy is not None:
+                rows = policy.apply(rows, request.export_type)
+            rows = shape(rows, request.format)
+            for batch in rows.collect_batches(chunk_size=BATCH_ROWS):
+                output.write(batch)
+                records += batch.height
         if records == 0:
             output.write(rows.clear().collect())  # headers and schema of an empty export
         parts = output.close()

@@ -1,11 +1,13 @@
 """Which lake partitions an export reads, and its rows as one lazy, streaming query."""
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 import polars as pl
+import pyarrow.parquet as pq
 
 from keeptrusts_pipelines.errors import ExportRequestError
 from keeptrusts_pipelines.exports.kinds import KINDS, ExportKind
@@ -16,6 +18,9 @@ from keeptrusts_pipelines.queries import query
 
 # Grouping conversations sorts the whole window: DuckDB does it within this memory, spilling.
 DUCKDB_MEMORY_LIMIT = "1GB"
+# Rows per streamed group of partitions: large enough for parallel work, small enough that
+# peak memory stays flat as the window grows.
+GROUP_ROWS = 200_000
 
 
 @dataclass(frozen=True)
@@ -33,8 +38,13 @@ class Plan:
     warnings: list[str]
 
 
-def plan_export(request: ExportRequest, layout: LakeLayout, now: datetime) -> Plan:
-    """The partitions a request reads; days missing from the lake are an error naming them."""
+def plan_export(
+    request: ExportRequest, layout: LakeLayout, now: datetime, with_hashes: bool = True
+) -> Plan:
+    """The partitions a request reads; days missing from the lake are an error naming them.
+
+    `with_hashes` records each partition's sha256 (its data version) for the export's lineage.
+    """
     validate(request)
     kind = KINDS[request.export_type]
     today = now.astimezone(UTC).date()
@@ -62,33 +72,55 @@ def plan_export(request: ExportRequest, layout: LakeLayout, now: datetime) -> Pl
         )
     files = [layout.partition_file(kind.table, day) for day in closed]
     partitions = [
-        PartitionRead(kind.table, day.isoformat(), sha256_of(path))
+        PartitionRead(kind.table, day.isoformat(), sha256_of(path) if with_hashes else "")
         for day, path in zip(closed, files, strict=True)
     ]
     return Plan(kind, files, partitions, warnings)
 
 
-def export_rows(request: ExportRequest, plan: Plan, scratch: Path) -> pl.LazyFrame:
-    """The export's rows, in order, as a lazy query; `scratch` holds any intermediate files."""
-    selected = plan.kind.select(plan.files, request.window, request.filters)
-    if not plan.kind.grouped:
-        return selected  # partitions are sorted by (time, id) and scanned in day order
+def export_rows(request: ExportRequest, plan: Plan, scratch: Path) -> Iterator[pl.LazyFrame]:
+    """The export's rows, in order, as lazy queries over groups of consecutive partitions.
+
+    Each group holds about GROUP_ROWS rows, so memory depends on that, not on the window;
+    within a group Polars streams in parallel. `scratch` holds any intermediate files.
+    """
+    if plan.kind.grouped:
+        yield _grouped_conversations(request, plan, scratch)
+        return
+    for files in _groups(plan.files):
+        yield plan.kind.select(files, request.window, request.filters)
+
+
+def _groups(files: list[Path]) -> Iterator[list[Path]]:
+    group: list[Path] = []
+    rows = 0
+    for path in files:
+        group.append(path)
+        rows += pq.read_metadata(path).num_rows
+        if rows >= GROUP_ROWS:
+            yield group
+            group, rows = [], 0
+    if group:
+        yield group
+
+
+def _grouped_conversations(request: ExportRequest, plan: Plan, scratch: Path) -> pl.LazyFrame:
+    """Turns sorted by conversation over the whole window: DuckDB sorts, spilling to disk."""
     turns = scratch / "turns.parquet"
-    selected.sink_parquet(turns)
+    plan.kind.select(plan.files, request.window, request.filters).sink_parquet(turns)
     grouped = scratch / "conversations.parquet"
     with duckdb.connect() as connection:
         connection.execute("SET TimeZone = 'UTC'")
         connection.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
         connection.execute(f"SET temp_directory = '{scratch / 'spill'}'")
         connection.execute("SET enable_progress_bar = false")
-        connection.sql(query("export_conversations"), params={"turns": [str(turns)]}).write_parquet(
-            str(grouped)
-        )
+        sorted_turns = connection.sql(query("export_conversations"), params={"turns": [str(turns)]})
+        sorted_turns.write_parquet(str(grouped))
     return pl.scan_parquet(grouped)
 
 
 def preview(request: ExportRequest, layout: LakeLayout, now: datetime | None = None) -> int:
     """How many records the request would export: an exact count over the pruned partitions."""
-    plan = plan_export(request, layout, now or datetime.now(UTC))
+    plan = plan_export(request, layout, now or datetime.now(UTC), with_hashes=False)
     selected = plan.kind.select(plan.files, request.window, request.filters)
     return int(selected.select(pl.len()).collect().item())
