@@ -42,12 +42,15 @@ def _nested_as_json(frame: pl.LazyFrame) -> pl.LazyFrame:
     for name, dtype in frame.collect_schema().items():
         if isinstance(dtype, pl.List):
             inner = dtype.inner
+            # A plain value is encoded as a one-field object, then unwrapped, so Polars' JSON
+            # encoder does all the escaping.
             element = (
                 pl.element().struct.json_encode()
                 if isinstance(inner, pl.Struct)
-                else pl.concat_str(
-                    pl.lit('"'), pl.element().str.replace_all('"', '\\"', literal=True), pl.lit('"')
-                )
+                else pl.struct(v=pl.element())
+                .struct.json_encode()
+                .str.strip_prefix('{"v":')
+                .str.strip_suffix("}")
             )
             columns.append(
                 pl.concat_str(
