@@ -21,6 +21,45 @@ app = typer.Typer(help="Create, preview and download evidence exports.", no_args
 
 Many = list[str] | None
 JsonFlag = Annotated[bool, typer.Option("--json", help="One JSON object for machines.")]
+# The flags of an export request, shared by `create` and `preview`.
+TypeOption = Annotated[
+    str, typer.Option("--type", help="events, escalations, config-history or conversations.")
+]
+FormatOption = Annotated[str, typer.Option("--format", help="csv, json, jsonl or parquet.")]
+FromOption = Annotated[
+    str | None, typer.Option("--from", help="Start: a date or RFC 3339 time (UTC).")
+]
+ToOption = Annotated[
+    str | None, typer.Option("--to", help="End, included: a date (whole day) or RFC 3339 time.")
+]
+DateFromOption = Annotated[str | None, typer.Option("--date-from", help="Same as --from.")]
+DateToOption = Annotated[str | None, typer.Option("--date-to", help="Same as --to.")]
+LastOption = Annotated[
+    str | None, typer.Option("--last", help="Quick range ending now: 24h, 7d, 30d or 90d.")
+]
+PolicyOption = Annotated[
+    Many, typer.Option("--filter-policy", "--policy", help="Deciding or evaluated policy.")
+]
+ActionOption = Annotated[
+    Many,
+    typer.Option("--filter-action", "--filter-decision", help="allow, block, redact, escalate."),
+]
+ResultOption = Annotated[
+    Many,
+    typer.Option(
+        "--filter-result", "--filter-verdict", help="passed, blocked, modified, escalated."
+    ),
+]
+GatewayOption = Annotated[Many, typer.Option("--filter-gateway", help="Gateway.")]
+ConsumerGroupOption = Annotated[
+    Many, typer.Option("--filter-consumer-group", help="Consumer group.")
+]
+TeamOption = Annotated[Many, typer.Option("--filter-team", "--team", help="Team.")]
+UserOption = Annotated[Many, typer.Option("--filter-user", help="User.")]
+ModelOption = Annotated[Many, typer.Option("--filter-model", help="Model.")]
+SeverityOption = Annotated[
+    str | None, typer.Option("--min-severity", help="info, low, medium, high or critical.")
+]
 
 
 def _request(
@@ -84,61 +123,22 @@ def _run_guarded(action):
 
 @app.command("create")
 def create(
-    export_type: Annotated[
-        str, typer.Option("--type", help="events, escalations, config-history or conversations.")
-    ] = "events",
-    file_format: Annotated[
-        str, typer.Option("--format", help="csv, json, jsonl or parquet.")
-    ] = "csv",
-    from_: Annotated[
-        str | None, typer.Option("--from", help="Start: a date or RFC 3339 time (UTC).")
-    ] = None,
-    to: Annotated[
-        str | None, typer.Option("--to", help="End, included: a date (whole day) or RFC 3339 time.")
-    ] = None,
-    date_from: Annotated[str | None, typer.Option("--date-from", help="Same as --from.")] = None,
-    date_to: Annotated[str | None, typer.Option("--date-to", help="Same as --to.")] = None,
-    last: Annotated[
-        str | None, typer.Option("--last", help="Quick range ending now: 24h, 7d, 30d or 90d.")
-    ] = None,
-    filter_policy: Annotated[
-        Many,
-        typer.Option(
-            "--filter-policy", "--policy", help="Deciding or evaluated policy (repeatable)."
-        ),
-    ] = None,
-    filter_action: Annotated[
-        Many,
-        typer.Option(
-            "--filter-action",
-            "--filter-decision",
-            help="allow, block, redact, escalate (repeatable).",
-        ),
-    ] = None,
-    filter_result: Annotated[
-        Many,
-        typer.Option(
-            "--filter-result",
-            "--filter-verdict",
-            help="passed, blocked, modified, escalated (repeatable).",
-        ),
-    ] = None,
-    filter_gateway: Annotated[
-        Many, typer.Option("--filter-gateway", help="Gateway (repeatable).")
-    ] = None,
-    filter_consumer_group: Annotated[
-        Many, typer.Option("--filter-consumer-group", help="Consumer group (repeatable).")
-    ] = None,
-    filter_team: Annotated[
-        Many, typer.Option("--filter-team", "--team", help="Team (repeatable).")
-    ] = None,
-    filter_user: Annotated[Many, typer.Option("--filter-user", help="User (repeatable).")] = None,
-    filter_model: Annotated[
-        Many, typer.Option("--filter-model", help="Model (repeatable).")
-    ] = None,
-    min_severity: Annotated[
-        str | None, typer.Option("--min-severity", help="info, low, medium, high or critical.")
-    ] = None,
+    export_type: TypeOption = "events",
+    file_format: FormatOption = "csv",
+    from_: FromOption = None,
+    to: ToOption = None,
+    date_from: DateFromOption = None,
+    date_to: DateToOption = None,
+    last: LastOption = None,
+    filter_policy: PolicyOption = None,
+    filter_action: ActionOption = None,
+    filter_result: ResultOption = None,
+    filter_gateway: GatewayOption = None,
+    filter_consumer_group: ConsumerGroupOption = None,
+    filter_team: TeamOption = None,
+    filter_user: UserOption = None,
+    filter_model: ModelOption = None,
+    min_severity: SeverityOption = None,
     name: Annotated[str | None, typer.Option("--name", help="Label; also the file name.")] = None,
     title: Annotated[str | None, typer.Option("--title", help="Title for reports.")] = None,
     description: Annotated[
@@ -153,7 +153,9 @@ def create(
     ] = True,
     as_json: JsonFlag = False,
 ) -> None:
-    """Export lake records over a window, filtered, in a format; redacted unless --raw-content."""
+    """Export lake records over a window, filtered, in a format; redacted unless --raw-content.
+
+    Every filter can be repeated: OR within a filter, AND across filters."""
     options = dict(locals())
     options.pop("wait")
     options.pop("as_json")
@@ -186,22 +188,22 @@ def create(
 
 @app.command("preview")
 def preview_command(
-    export_type: Annotated[str, typer.Option("--type")] = "events",
-    file_format: Annotated[str, typer.Option("--format")] = "csv",
-    from_: Annotated[str | None, typer.Option("--from")] = None,
-    to: Annotated[str | None, typer.Option("--to")] = None,
-    date_from: Annotated[str | None, typer.Option("--date-from")] = None,
-    date_to: Annotated[str | None, typer.Option("--date-to")] = None,
-    last: Annotated[str | None, typer.Option("--last")] = None,
-    filter_policy: Annotated[Many, typer.Option("--filter-policy", "--policy")] = None,
-    filter_action: Annotated[Many, typer.Option("--filter-action", "--filter-decision")] = None,
-    filter_result: Annotated[Many, typer.Option("--filter-result", "--filter-verdict")] = None,
-    filter_gateway: Annotated[Many, typer.Option("--filter-gateway")] = None,
-    filter_consumer_group: Annotated[Many, typer.Option("--filter-consumer-group")] = None,
-    filter_team: Annotated[Many, typer.Option("--filter-team", "--team")] = None,
-    filter_user: Annotated[Many, typer.Option("--filter-user")] = None,
-    filter_model: Annotated[Many, typer.Option("--filter-model")] = None,
-    min_severity: Annotated[str | None, typer.Option("--min-severity")] = None,
+    export_type: TypeOption = "events",
+    file_format: FormatOption = "csv",
+    from_: FromOption = None,
+    to: ToOption = None,
+    date_from: DateFromOption = None,
+    date_to: DateToOption = None,
+    last: LastOption = None,
+    filter_policy: PolicyOption = None,
+    filter_action: ActionOption = None,
+    filter_result: ResultOption = None,
+    filter_gateway: GatewayOption = None,
+    filter_consumer_group: ConsumerGroupOption = None,
+    filter_team: TeamOption = None,
+    filter_user: UserOption = None,
+    filter_model: ModelOption = None,
+    min_severity: SeverityOption = None,
     as_json: JsonFlag = False,
 ) -> None:
     """How many records an export with these flags would hold (same flags as create)."""

@@ -74,9 +74,9 @@ def ingest_days(days: list[date], rebuild: bool, workers: int, as_json: bool, tr
         open_source(os.environ.get("KEEPTRUSTS_SOURCE_URL") or DEFAULT_SOURCE_URL)
     except ConfigurationError as error:
         fail(str(error))
-    todo = days if rebuild else missing_days(local_instance(), days)
+    pending = days if rebuild else missing_days(local_instance(), days)
     runs = []
-    if todo:
+    if pending:
         with Progress(
             TextColumn("[bold]Materializing lake days"),
             BarColumn(),
@@ -85,9 +85,9 @@ def ingest_days(days: list[date], rebuild: bool, workers: int, as_json: bool, tr
             console=console,
             disable=as_json,
         ) as progress:
-            task = progress.add_task("days", total=len(todo))
+            task = progress.add_task("days", total=len(pending))
             runs = materialize_days(
-                todo,
+                pending,
                 workers=workers,
                 on_day=lambda run: progress.advance(task),
                 tags={"keeptrusts/trigger": trigger},
@@ -100,7 +100,7 @@ def ingest_days(days: list[date], rebuild: bool, workers: int, as_json: bool, tr
                 "lake": str(lake_root()),
                 "requested_days": len(days),
                 "materialized_days": len(runs),
-                "already_present_days": len(days) - len(todo),
+                "already_present_days": len(days) - len(pending),
                 "failed": [run.__dict__ for run in failed],
                 "tables": [summary.__dict__ for summary in summaries],
             }
@@ -108,7 +108,7 @@ def ingest_days(days: list[date], rebuild: bool, workers: int, as_json: bool, tr
     else:
         console.print(
             f"✓ {len(runs)} day(s) materialized through Dagster, "
-            f"{len(days) - len(todo)} already present"
+            f"{len(days) - len(pending)} already present"
         )
         console.print(render_summary(summaries))
         for run in failed:
