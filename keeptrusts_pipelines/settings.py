@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from keeptrusts_pipelines.errors import ConfigurationError
+from keeptrusts_pipelines.exports.engine import DEFAULT_PART_BYTES
+
 DEFAULT_HOME = "./var"
 
 
@@ -27,9 +30,7 @@ def exports_root(home: Path | None = None) -> Path:
 
 def export_part_bytes() -> int:
     """`KEEPTRUSTS_EXPORT_PART_BYTES` (default 1 GiB): beyond this an export is split into parts."""
-    from keeptrusts_pipelines.errors import ConfigurationError
-
-    text = os.environ.get("KEEPTRUSTS_EXPORT_PART_BYTES", str(1 << 30))
+    text = os.environ.get("KEEPTRUSTS_EXPORT_PART_BYTES", str(DEFAULT_PART_BYTES))
     if not text.isdigit() or int(text) < 1024:
         raise ConfigurationError(
             f"KEEPTRUSTS_EXPORT_PART_BYTES={text!r}: use a whole number of bytes, at least 1024"

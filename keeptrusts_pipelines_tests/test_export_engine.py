@@ -21,6 +21,8 @@ from keeptrusts_pipelines_tests.lakes import demo_lake
 FIRST = date(2026, 3, 1)
 DAYS = 10
 NOW = datetime(2026, 4, 1, tzinfo=UTC)
+# The columns the seeds show first, in CSV headers and JSON objects alike.
+SEED_COLUMNS = ["id", "timestamp", "model", "policy", "action", "result", "tokens", "latency_ms"]
 
 
 @pytest.fixture(scope="module")
@@ -128,16 +130,7 @@ def test_csv_opens_in_a_csv_reader_with_the_seed_columns_first(
     result = export(lake, tmp_path, request(format="csv"))
     with open(result.artifact, newline="", encoding="utf-8") as handle:
         rows = list(csv.reader(handle))
-    assert rows[0][:8] == [
-        "id",
-        "timestamp",
-        "model",
-        "policy",
-        "action",
-        "result",
-        "tokens",
-        "latency_ms",
-    ]
+    assert rows[0][:8] == SEED_COLUMNS
     assert len(rows) - 1 == result.records
     assert Path(result.artifact).read_bytes().count(b"\r\n") >= result.records
     record = dict(zip(rows[0], rows[1], strict=True))
@@ -156,16 +149,7 @@ def test_json_has_the_seed_header_and_events(lake: LakeLayout, tmp_path: Path) -
     assert document["filters"] == {"team": ["legal"]}
     assert len(document["events"]) == result.records
     event = document["events"][0]
-    assert list(event)[:8] == [
-        "id",
-        "timestamp",
-        "model",
-        "policy",
-        "action",
-        "result",
-        "tokens",
-        "latency_ms",
-    ]
+    assert list(event)[:8] == SEED_COLUMNS
     assert isinstance(event["policies_evaluated"], list) and isinstance(event["citations"], list)
 
 

@@ -15,11 +15,7 @@ TIMESTAMP = pa.timestamp("us", tz="UTC")
 ACTIONS = ("allow", "block", "redact", "escalate")
 RESULTS = ("passed", "blocked", "modified", "escalated")
 SEVERITIES = ("info", "low", "medium", "high", "critical")
-VERDICTS = ("pass", "block", "modified", "escalate")
 ESCALATION_STATUSES = ("open", "acknowledged", "resolved", "dismissed")
-
-# The result an action leads to; the gateway never records another pairing.
-RESULT_OF_ACTION = dict(zip(ACTIONS, RESULTS, strict=True))
 
 POLICY_EVALUATION = pa.struct(
     [("name", pa.string()), ("verdict", pa.string()), ("severity", pa.string())]
