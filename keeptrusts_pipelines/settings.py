@@ -6,7 +6,6 @@ import os
 from pathlib import Path
 
 from keeptrusts_pipelines.errors import ConfigurationError
-from keeptrusts_pipelines.exports.engine import DEFAULT_PART_BYTES
 
 DEFAULT_HOME = "./var"
 
@@ -30,6 +29,9 @@ def exports_root(home: Path | None = None) -> Path:
 
 def export_part_bytes() -> int:
     """`KEEPTRUSTS_EXPORT_PART_BYTES` (default 1 GiB): beyond this an export is split into parts."""
+    # Imported here: the Dagster code location reads these settings without the export engine.
+    from keeptrusts_pipelines.exports.engine import DEFAULT_PART_BYTES
+
     text = os.environ.get("KEEPTRUSTS_EXPORT_PART_BYTES", str(DEFAULT_PART_BYTES))
     if not text.isdigit() or int(text) < 1024:
         raise ConfigurationError(

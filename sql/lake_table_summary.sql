@@ -1,7 +1,3 @@
--- What one lake table holds: rows, days and time span. $files: the table's partition files.
-SELECT
-    count(*) AS rows,
-    count(DISTINCT "date") AS days,
-    min("date") AS first_day,
-    max("date") AS last_day
-FROM read_parquet($files, hive_partitioning = true)
+-- How many rows one lake table holds. $files: the table's partition files.
+SELECT count(*) AS rows
+FROM read_parquet($files)

@@ -7,7 +7,7 @@ from datetime import date
 
 import duckdb
 
-from keeptrusts_pipelines.lake.layout import PARTITION_FILE, LakeLayout
+from keeptrusts_pipelines.lake.layout import LakeLayout
 from keeptrusts_pipelines.model.schema import TABLES
 from keeptrusts_pipelines.queries import query
 
@@ -29,12 +29,12 @@ def summarize(layout: LakeLayout) -> list[TableSummary]:
     with duckdb.connect() as connection:
         for table in TABLES:
             days = layout.days(table)
-            files = [str(layout.partition_file(table, day)) for day in days]
+            files = [layout.partition_file(table, day) for day in days]
             rows = 0
             if files:
-                rows, _, _, _ = connection.sql(
-                    query("lake_table_summary"), params={"files": files}
-                ).fetchall()[0]
+                rows = connection.sql(
+                    query("lake_table_summary"), params={"files": [str(f) for f in files]}
+                ).fetchall()[0][0]
             quarantine = layout.root / "quarantine" / table
             quarantined = sum(
                 sum(1 for _ in path.open(encoding="utf-8"))
@@ -47,10 +47,7 @@ def summarize(layout: LakeLayout) -> list[TableSummary]:
                     days=len(days),
                     first_day=days[0] if days else None,
                     last_day=days[-1] if days else None,
-                    bytes=sum(
-                        (layout.partition_dir(table, d) / PARTITION_FILE).stat().st_size
-                        for d in days
-                    ),
+                    bytes=sum(path.stat().st_size for path in files),
                     quarantined=quarantined,
                 )
             )

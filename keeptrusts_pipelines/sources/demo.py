@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from keeptrusts_pipelines.model import schema
+from keeptrusts_pipelines.model.days import day_bounds
 from keeptrusts_pipelines.sources import demo_catalog as catalog
 from keeptrusts_pipelines.sources.batch import SourceBatch
 
@@ -52,7 +53,7 @@ def generate_day(seed: int, day: date, events_per_day: int) -> dict[str, pa.Tabl
     events = _decision_events(rng, seed, day, events_per_day, pools)
     return {
         "decision_events": events,
-        "escalations": _escalations(rng, events),
+        "escalations": _escalations(rng, day, events),
         "config_versions": _config_versions(seed, day),
     }
 
@@ -339,12 +340,14 @@ def _citations(rng: np.random.Generator, count: int) -> pa.Array:
     return pa.ListArray.from_arrays(pa.array(offsets), children)
 
 
-def _escalations(rng: np.random.Generator, events: pa.Table) -> pa.Table:
+def _escalations(rng: np.random.Generator, day: date, events: pa.Table) -> pa.Table:
     """One escalation per escalated event, each at a stage of its lifecycle."""
     escalated = events.filter(pc.equal(events["action"], "escalate"))
     count = escalated.num_rows
     status_of = _choice(rng, catalog.ESCALATION_STATUS_WEIGHTS, count)
     statuses = np.array(schema.ESCALATION_STATUSES)[status_of]
+    # Opened seconds after the event, but never after its day ends.
+    day_end = int(day_bounds(day)[1].timestamp()) * 1_000_000
     opened = pc.cast(escalated["timestamp"], pa.int64()).to_numpy() + rng.integers(
         200_000, 5_000_000, count
     )
@@ -374,7 +377,7 @@ def _escalations(rng: np.random.Generator, events: pa.Table) -> pa.Table:
             "escalation_id": escalated["escalation_id"],
             "event_id": escalated["event_id"],
             "request_id": escalated["request_id"],
-            "opened_at": pa.array(opened.clip(None, _day_end_micros(events) - 1), schema.TIMESTAMP),
+            "opened_at": pa.array(opened.clip(None, day_end - 1), schema.TIMESTAMP),
             "severity": escalated["severity"],
             "reason": _take(reasons, policy_index),
             "status": pa.array(statuses, pa.string()),
@@ -390,13 +393,6 @@ def _escalations(rng: np.random.Generator, events: pa.Table) -> pa.Table:
         }
     ).cast(schema.ESCALATIONS)
     return table
-
-
-def _day_end_micros(events: pa.Table) -> int:
-    if events.num_rows == 0:
-        return 0
-    first = pc.min(pc.cast(events["timestamp"], pa.int64())).as_py()
-    return (first // MICROS_PER_DAY + 1) * MICROS_PER_DAY
 
 
 def _config_changes(seed: int, day: date) -> list[tuple[int, int]]:
