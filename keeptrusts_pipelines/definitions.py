@@ -1,42 +1,124 @@
-"""The code location: lake assets, their checks, jobs, schedules and resources."""
+"""The code location: lake assets and checks, export jobs, schedules, sensors and resources."""
 
 import os
+from urllib.parse import urlparse
 
 import dagster as dg
 
+from keeptrusts_pipelines.defs.assets.evidence import evidence_assets
 from keeptrusts_pipelines.defs.assets.lake import lake_assets
-from keeptrusts_pipelines.defs.jobs import lake_job
-from keeptrusts_pipelines.defs.resources import EventSourceResource, LakeResource
-from keeptrusts_pipelines.defs.schedules import lake_daily_schedule
-from keeptrusts_pipelines.settings import lake_root
+from keeptrusts_pipelines.defs.jobs import (
+    evidence_jobs,
+    export_expiry_job,
+    export_job,
+    lake_job,
+    lake_retention_job,
+)
+from keeptrusts_pipelines.defs.resources import (
+    CustodyResource,
+    DeliveryResource,
+    EventSourceResource,
+    EvidenceResource,
+    ExportsResource,
+    LakeResource,
+    WebhookResource,
+)
+from keeptrusts_pipelines.defs.schedules import (
+    delivery_schedules,
+    evidence_schedules,
+    export_expiry_schedule,
+    lake_daily_schedule,
+    lake_retention_schedule,
+)
+from keeptrusts_pipelines.defs.sensors import (
+    evidence_catch_up_sensor,
+    export_completed_sensor,
+    export_failed_sensor,
+    export_inbox_sensor,
+)
+from keeptrusts_pipelines.errors import ConfigurationError
+from keeptrusts_pipelines.settings import (
+    custody_url,
+    evidence_root,
+    export_part_bytes,
+    export_ttl_days,
+    exports_root,
+    lake_root,
+)
 from keeptrusts_pipelines.sources.registry import DEFAULT_SOURCE_URL
 
 
-def _source_url() -> str | dg.EnvVar:
-    # The URL may carry database credentials: read it at run time, never store it in config.
-    if os.environ.get("KEEPTRUSTS_SOURCE_URL"):
-        return dg.EnvVar("KEEPTRUSTS_SOURCE_URL")
-    return DEFAULT_SOURCE_URL
+def _secret(name: str, default: str | None = None) -> str | dg.EnvVar | None:
+    # Values that may carry credentials are read at run time, never stored in config.
+    return dg.EnvVar(name) if os.environ.get(name) else default
 
 
 def build_resources() -> dict[str, dg.ConfigurableResource]:
     return {
         "source": EventSourceResource(
-            url=_source_url(), s3_endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None
+            url=_secret("KEEPTRUSTS_SOURCE_URL", DEFAULT_SOURCE_URL),
+            s3_endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None,
         ),
         "lake": LakeResource(
             root=str(lake_root()),
             max_reject_share=float(os.environ.get("KEEPTRUSTS_QUARANTINE_MAX_SHARE", "0.01")),
         ),
+        "exports": ExportsResource(
+            root=str(exports_root()), ttl_days=export_ttl_days(), part_bytes=export_part_bytes()
+        ),
+        "custody": CustodyResource(url=_secret("KEEPTRUSTS_CUSTODY_URL", custody_url())),
+        "evidence": EvidenceResource(root=str(evidence_root())),
+        "delivery": delivery_resource(),
+        "webhook": WebhookResource(
+            url=_secret("KEEPTRUSTS_WEBHOOK_URL"), secret=_secret("KEEPTRUSTS_WEBHOOK_SECRET")
+        ),
     }
+
+
+def delivery_resource() -> DeliveryResource:
+    """The evidence bucket of KEEPTRUSTS_EVIDENCE_S3_URL (s3://bucket/prefix), if any."""
+    url = os.environ.get("KEEPTRUSTS_EVIDENCE_S3_URL")
+    if not url:
+        return DeliveryResource()
+    parsed = urlparse(url)
+    if parsed.scheme != "s3" or not parsed.netloc:
+        raise ConfigurationError(f"KEEPTRUSTS_EVIDENCE_S3_URL={url!r}: use s3://bucket/prefix")
+    lock_days = os.environ.get("KEEPTRUSTS_S3_OBJECT_LOCK_DAYS")
+    return DeliveryResource(
+        bucket=parsed.netloc,
+        prefix=parsed.path.strip("/"),
+        region=os.environ.get("AWS_REGION") or None,
+        endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None,
+        checksum=os.environ.get("KEEPTRUSTS_S3_CHECKSUM", "sha256"),
+        object_lock_mode=os.environ.get("KEEPTRUSTS_S3_OBJECT_LOCK_MODE") or None,
+        object_lock_days=int(lock_days) if lock_days else None,
+    )
 
 
 def build_definitions() -> dg.Definitions:
     """Everything in the code location; plain, so tests and `kt` can build it as often as needed."""
     return dg.Definitions(
-        assets=lake_assets,
-        jobs=[lake_job],
-        schedules=[lake_daily_schedule],
+        assets=[*lake_assets, *evidence_assets],
+        jobs=[
+            lake_job,
+            export_job,
+            export_expiry_job,
+            lake_retention_job,
+            *evidence_jobs.values(),
+        ],
+        schedules=[
+            lake_daily_schedule,
+            export_expiry_schedule,
+            lake_retention_schedule,
+            *evidence_schedules,
+            *delivery_schedules(),
+        ],
+        sensors=[
+            export_inbox_sensor,
+            export_completed_sensor,
+            export_failed_sensor,
+            evidence_catch_up_sensor,
+        ],
         resources=build_resources(),
     )
 

@@ -38,3 +38,44 @@ def export_part_bytes() -> int:
             f"KEEPTRUSTS_EXPORT_PART_BYTES={text!r}: use a whole number of bytes, at least 1024"
         )
     return int(text)
+
+
+def requests_root(home: Path | None = None) -> Path:
+    """Inbox of export request files (the programmatic API), picked up by a sensor."""
+    return (home or keeptrusts_home()) / "requests"
+
+
+def custody_url(home: Path | None = None) -> str:
+    """`KEEPTRUSTS_CUSTODY_URL` (default SQLite under KEEPTRUSTS_HOME): the custody ledger."""
+    configured = os.environ.get("KEEPTRUSTS_CUSTODY_URL")
+    if configured:
+        return configured
+    root = home or keeptrusts_home()
+    root.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{root / 'custody.db'}"
+
+
+def export_ttl_days() -> int:
+    """`KEEPTRUSTS_EXPORT_TTL_DAYS` (default 7): days an export's artifact is kept."""
+    text = os.environ.get("KEEPTRUSTS_EXPORT_TTL_DAYS", "7")
+    if not text.isdigit() or int(text) < 1:
+        raise ConfigurationError(
+            f"KEEPTRUSTS_EXPORT_TTL_DAYS={text!r}: use a whole number of days, at least 1"
+        )
+    return int(text)
+
+
+def dagster_url() -> str | None:
+    """`KEEPTRUSTS_DAGSTER_URL`: a Dagster webserver kt submits to; unset, the local instance."""
+    return os.environ.get("KEEPTRUSTS_DAGSTER_URL") or None
+
+
+def evidence_root(home: Path | None = None) -> Path:
+    """Period evidence bundles: one folder per period (`quarterly-2026-07-01/`)."""
+    return (home or keeptrusts_home()) / "evidence"
+
+
+def legal_holds_path(home: Path | None = None) -> Path:
+    """`KEEPTRUSTS_LEGAL_HOLDS_FILE`, else `legal_holds.yaml` under KEEPTRUSTS_HOME."""
+    configured = os.environ.get("KEEPTRUSTS_LEGAL_HOLDS_FILE")
+    return Path(configured) if configured else (home or keeptrusts_home()) / "legal_holds.yaml"

@@ -1,6 +1,7 @@
 """`kt export` as the seeds show it: create, preview, status, download, with --json for machines."""
 
 import json
+import time
 from datetime import date
 from pathlib import Path
 
@@ -35,6 +36,7 @@ def test_create_then_download_with_the_json_contract(lake_home: Path, tmp_path: 
             "legal",
             "--filter-team",
             "hr",
+            "--wait",
             "--json",
         ],
     )
@@ -92,7 +94,24 @@ def test_human_output_is_shaped_like_the_seeds(lake_home: Path) -> None:
     lines = result.output.splitlines()
     assert lines[0] == "✓ Export job created"
     assert lines[1].startswith("Job ID: exp_") and lines[2] == "Format: json"
-    assert lines[3] == "Status: completed" and lines[4] == "Range: 2026-03-01 to 2026-03-02"
+    assert lines[3] in ("Status: queued", "Status: processing")
+    assert lines[4] == "Range: 2026-03-01 → 2026-03-02"
+    export_id = lines[1].removeprefix("Job ID: ")
+    followed = runner.invoke(app, ["export", "status", "--id", export_id])
+    assert followed.output.splitlines()[0] == f"Export: {export_id}"
+    assert wait_until_final(export_id)["status"] == "completed"
+
+
+def wait_until_final(export_id: str, seconds: float = 120) -> dict:
+    """Poll `kt export status --json` until the export's run has ended."""
+    deadline = time.monotonic() + seconds
+    while True:
+        view = json.loads(
+            runner.invoke(app, ["export", "status", "--id", export_id, "--json"]).output
+        )
+        if view["status"] not in ("queued", "processing") or time.monotonic() > deadline:
+            return view
+        time.sleep(0.5)
 
 
 @pytest.mark.parametrize(

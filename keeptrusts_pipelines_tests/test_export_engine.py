@@ -1,6 +1,7 @@
 """The export engine against a crafted lake: counts, order, formats, determinism, parts."""
 
 import csv
+import hashlib
 import io
 import json
 import zipfile
@@ -122,6 +123,8 @@ def test_same_request_twice_gives_identical_payload(
     else:
         assert first.sha256 == second.sha256
     assert first.export_id != second.export_id
+    # The hash recorded while writing is the hash of the file as it lies on disk.
+    assert first.sha256 == hashlib.sha256(Path(first.artifact).read_bytes()).hexdigest()
 
 
 def test_csv_opens_in_a_csv_reader_with_the_seed_columns_first(

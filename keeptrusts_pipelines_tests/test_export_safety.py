@@ -3,13 +3,16 @@
 import csv
 import json
 import re
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import polars as pl
 import pytest
 
+from keeptrusts_pipelines.errors import ConfigurationError
 from keeptrusts_pipelines.exports.engine import run_export
-from keeptrusts_pipelines.exports.redaction import load_policy
+from keeptrusts_pipelines.exports.redaction import RedactionPolicy, load_policy
 from keeptrusts_pipelines.lake.layout import LakeLayout
 from keeptrusts_pipelines.model.export_request import ExportRequest, Filters, build_window
 from keeptrusts_pipelines.sources.demo import generate_day
@@ -178,3 +181,26 @@ def test_raw_content_keeps_values_and_says_so(lake: LakeLayout, tmp_path: Path) 
     result = export(lake, tmp_path, "jsonl", raw_content=True)
     assert "4111 1111 1111 1111" in Path(result.artifact).read_text()
     assert result.request["content"] == "raw"
+
+
+def test_hints_only_skip_values_that_cannot_match() -> None:
+    policy = load_policy()
+    values = [*PII_CORPUS, "no personal data here", None, *NOT_PII]
+    hinted = policy.apply(pl.DataFrame({"input": values}), "events")["input"].to_list()
+    without_hints = RedactionPolicy(
+        tuple(replace(rule, requires=None) for rule in policy.rules), policy.columns
+    )
+    unhinted = without_hints.apply(pl.DataFrame({"input": values}), "events")["input"].to_list()
+    assert hinted == unhinted
+    assert hinted[: len(PII_CORPUS)] == list(PII_CORPUS.values())
+
+
+def test_a_hint_that_matches_a_marker_is_refused(tmp_path: Path) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(
+        "columns: {events: [input]}\n"
+        "rules:\n"
+        "  - {name: email, marker: '[EMAIL]', pattern: '\\S+@\\S+', requires: 'MAIL'}\n"
+    )
+    with pytest.raises(ConfigurationError, match=r"rule email: requires 'MAIL' matches the marker"):
+        load_policy(rules)

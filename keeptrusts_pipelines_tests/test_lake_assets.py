@@ -112,11 +112,31 @@ def test_definitions_hold_every_asset_check_job_and_schedule() -> None:
         "decision_events",
         "escalations",
         "config_versions",
+        *(
+            f"{p}_evidence_{k}"
+            for p in ("weekly", "monthly", "quarterly")
+            for k in ("bundle", "delivery")
+        ),
     }
     check_names = {key.name for key in graph.asset_check_keys}
     assert {"event_ids_unique", "timestamps_inside_partition", "schema_matches"} <= check_names
     assert definitions.resolve_job_def("lake_job").partitions_def is not None
     assert definitions.resolve_schedule_def("lake_daily_schedule") is not None
+    assert definitions.resolve_job_def("export_job") is not None
+    assert definitions.resolve_job_def("export_expiry_job") is not None
+    assert definitions.resolve_schedule_def("export_expiry_schedule") is not None
+    for sensor in (
+        "export_inbox_sensor",
+        "export_completed_sensor",
+        "export_failed_sensor",
+        "evidence_catch_up_sensor",
+    ):
+        assert definitions.resolve_sensor_def(sensor) is not None
+    for period in ("weekly", "monthly", "quarterly"):
+        assert definitions.resolve_job_def(f"{period}_evidence_job") is not None
+        assert definitions.resolve_schedule_def(f"{period}_evidence_schedule") is not None
+    assert definitions.resolve_job_def("lake_retention_job") is not None
+    assert definitions.resolve_schedule_def("lake_retention_schedule") is not None
 
 
 def tick_requests(tick: datetime, present: list[str]) -> list[str]:

@@ -2,18 +2,21 @@
 
 import os
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from keeptrusts_pipelines.cli.export import submit, wait_for
 from keeptrusts_pipelines.cli.lake import ingest_days, parse_day, yesterday
 from keeptrusts_pipelines.cli.output import console, fail, say
-from keeptrusts_pipelines.exports.engine import run_export
+from keeptrusts_pipelines.errors import KeeptrustsError
 from keeptrusts_pipelines.lake.layout import LakeLayout
 from keeptrusts_pipelines.model.export_request import ExportRequest, build_window
-from keeptrusts_pipelines.settings import exports_root, lake_root
+from keeptrusts_pipelines.settings import lake_root
 from keeptrusts_pipelines.sources.registry import DEFAULT_SOURCE_URL
 
+# At least this many days, and always the whole of the last full quarter.
 DEMO_DAYS = 120
 
 
@@ -22,7 +25,12 @@ def now() -> datetime:
 
 
 def demo(
-    days: Annotated[int, typer.Option(min=1, help="How many days of demo traffic.")] = DEMO_DAYS,
+    days: Annotated[
+        int | None,
+        typer.Option(
+            min=1, help="Days of demo traffic; default 120 or back to the last full quarter."
+        ),
+    ] = None,
     end: Annotated[
         str | None, typer.Option(help="Last day (YYYY-MM-DD, UTC); default yesterday.")
     ] = None,
@@ -42,6 +50,8 @@ def demo(
         )
     os.environ.setdefault("KEEPTRUSTS_SOURCE_URL", DEFAULT_SOURCE_URL)
     last = parse_day(end, "--end") if end else yesterday()
+    if days is None:
+        days = max(DEMO_DAYS, (last - last_full_quarter(last)[0]).days + 1)
     ingest_days(
         [last - timedelta(days=offset) for offset in reversed(range(days))],
         rebuild,
@@ -51,10 +61,40 @@ def demo(
     )
     if not as_json:
         sample_export(last - timedelta(days=days - 1), last)
+        quarterly_evidence(last - timedelta(days=days - 1), last)
         console.print(
             "Next: `make ui` (or `kt ui`), then Assets → decision_events → Partitions "
             "to see each day, its checks and its data version."
         )
+
+
+def last_full_quarter(last: date) -> tuple[date, date]:
+    """The first and last day of the last calendar quarter that ends on or before `last`."""
+    after = last + timedelta(days=1)
+    current = date(after.year, (after.month - 1) // 3 * 3 + 1, 1)
+    end = current - timedelta(days=1)
+    return date(end.year, (end.month - 1) // 3 * 3 + 1, 1), end
+
+
+def quarterly_evidence(first: date, last: date) -> None:
+    """Build the last full quarter's evidence bundle through Dagster, verify it, say where."""
+    from keeptrusts_pipelines.defs.evidence_runs import materialize_period
+    from keeptrusts_pipelines.evidence.verify import verify
+
+    start, end = last_full_quarter(last)
+    if start < first:
+        return  # the lake holds no full quarter
+    label = f"Q{(start.month - 1) // 3 + 1} {start.year}"
+    with console.status(f"Building the {label} evidence bundle (quarterly_evidence_bundle)…"):
+        run = materialize_period("quarterly", start.isoformat(), tags={"trigger": "kt demo"})
+    if not run.success or run.bundle is None:
+        fail(f"the {label} evidence bundle failed (run {run.run_id}): {run.error}")
+    checked = verify(Path(run.bundle), None, LakeLayout(lake_root()))
+    if not checked.ok:
+        fail(f"kt verify {run.bundle}: " + "; ".join(str(f) for f in checked.findings))
+    say(f"✓ Evidence bundle of {label} ({start} → {end}), built by quarterly_evidence_bundle")
+    say(f"  {run.bundle}")
+    say(f"  ✓ kt verify: OK ({'; '.join(checked.checked)})")
 
 
 def sample_export(first: date, last: date) -> None:
@@ -64,9 +104,16 @@ def sample_export(first: date, last: date) -> None:
     if month_start < first:
         return  # the lake holds no full month yet
     window = build_window(month_start.isoformat(), month_end.isoformat(), None, now())
-    result = run_export(
-        ExportRequest(window=window, format="csv"), LakeLayout(lake_root()), exports_root()
+    try:
+        export_id = submit(ExportRequest(window=window, format="csv"))
+        view = wait_for(export_id)
+    except (KeeptrustsError, OSError) as error:
+        fail(f"the sample export could not run: {error}")
+    if view["status"] != "completed":
+        fail(f"the sample export {export_id} {view['status']}: {view.get('error')}")
+    say(
+        f"✓ Sample evidence: {view['records']:,} events of {month_end:%B %Y}, redacted CSV "
+        f"(export {export_id}, a run of export_job)"
     )
-    say(f"✓ Sample evidence: {result.records:,} events of {month_end:%B %Y}, redacted CSV")
-    say(f"  {result.artifact}")
+    say(f"  {view['artifact']}")
     say("  (more: kt export create --from … --to … --format csv|json|jsonl|parquet)")

@@ -1,23 +1,49 @@
-"""`kt export`: create an export from the lake, preview its size, download it."""
+"""`kt export`: export jobs as Dagster runs — create, status, list, download, delete, preview.
 
-import json
+With KEEPTRUSTS_DAGSTER_URL set, runs go through that Dagster webserver; otherwise through the
+local instance under KEEPTRUSTS_HOME. Either way they are one job history, shown in the UI.
+"""
+
+import getpass
 import shutil
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.table import Table
 
-from keeptrusts_pipelines.cli.output import emit_json, fail, say
-from keeptrusts_pipelines.errors import ConfigurationError, ExportRequestError
-from keeptrusts_pipelines.exports.engine import METADATA_FILE, run_export
-from keeptrusts_pipelines.exports.reader import preview
+from keeptrusts_pipelines.cli import schedule
+from keeptrusts_pipelines.cli.output import console, emit_json, errors, fail, say
+from keeptrusts_pipelines.custody.ledger import CustodyLedger
+from keeptrusts_pipelines.errors import ConfigurationError, ExportRequestError, KeeptrustsError
+from keeptrusts_pipelines.exports.engine import new_export_id
+from keeptrusts_pipelines.exports.lifecycle import (
+    delete_export,
+    expire_due,
+    gone_message,
+    read_failure,
+    read_record,
+)
+from keeptrusts_pipelines.exports.reader import plan_export, preview
 from keeptrusts_pipelines.lake.files import atomic_path
 from keeptrusts_pipelines.lake.layout import LakeLayout
-from keeptrusts_pipelines.model.export_request import ExportRequest, Filters, build_window, validate
-from keeptrusts_pipelines.settings import export_part_bytes, exports_root, lake_root
+from keeptrusts_pipelines.model.export_request import (
+    ExportRequest,
+    Filters,
+    build_window,
+    rfc3339,
+    validate,
+)
+from keeptrusts_pipelines.model.export_runs import ACTOR_TAG, export_run_config, request_tags
+from keeptrusts_pipelines.settings import custody_url, dagster_url, exports_root, lake_root
 
-app = typer.Typer(help="Create, preview and download evidence exports.", no_args_is_help=True)
+app = typer.Typer(
+    help="Create, follow, download and delete evidence exports (Dagster runs of export_job).",
+    no_args_is_help=True,
+)
+app.add_typer(schedule.app, name="schedule")
 
 Many = list[str] | None
 JsonFlag = Annotated[bool, typer.Option("--json", help="One JSON object for machines.")]
@@ -78,10 +104,12 @@ def _request(
 ) -> ExportRequest:
     if (date_from or date_to) and (from_ or to):
         raise ExportRequestError("from", "give --from/--to or --date-from/--date-to, not both")
+    # `--last` ends now, to the second: the window reads the same in every record.
+    now = datetime.now(UTC).replace(microsecond=0)
     if date_from or date_to:
-        window = build_window(date_from, date_to, last, datetime.now(UTC), "date-from", "date-to")
+        window = build_window(date_from, date_to, last, now, "date-from", "date-to")
     else:
-        window = build_window(from_, to, last, datetime.now(UTC))
+        window = build_window(from_, to, last, now)
     return validate(
         ExportRequest(
             window=window,
@@ -117,8 +145,186 @@ def _run_guarded(action):
         return action()
     except ExportRequestError as error:
         fail(str(error), code=2)
-    except (ConfigurationError, OSError) as error:
+    except (KeeptrustsError, ConfigurationError, OSError) as error:
         fail(str(error))
+
+
+def _runs():
+    """The job history: the Dagster webserver of KEEPTRUSTS_DAGSTER_URL, else the local instance."""
+    url = dagster_url()
+    if url:
+        from keeptrusts_pipelines.cli.graphql_runs import GraphQLExportRuns
+
+        return GraphQLExportRuns(url)
+    from keeptrusts_pipelines.defs.export_runs import LocalExportRuns
+
+    return LocalExportRuns()
+
+
+def _ledger() -> CustodyLedger:
+    return CustodyLedger(custody_url())
+
+
+def _actor() -> str:
+    return f"kt:{getpass.getuser()}"
+
+
+# Dagster's run statuses as the seeds name an export's.
+RUN_STATUSES = {
+    "QUEUED": "queued",
+    "NOT_STARTED": "queued",
+    "MANAGED": "queued",
+    "STARTING": "queued",
+    "STARTED": "processing",
+    "SUCCESS": "completed",
+    "FAILURE": "failed",
+    "CANCELING": "failed",
+    "CANCELED": "failed",
+}
+FINAL = ("completed", "failed", "expired", "deleted")
+
+
+def _moment(seconds: float | None) -> str | None:
+    return rfc3339(datetime.fromtimestamp(int(seconds), UTC)) if seconds else None
+
+
+def export_view(export_id: str, run, root: Path) -> dict | None:
+    """One export as kt shows it: its run's status joined with its record on disk."""
+    record = read_record(root, export_id)
+    if run is None and record is None:
+        return None
+    status = RUN_STATUSES.get(run.status, "queued") if run else "completed"
+    if status == "completed" and record is None:
+        status = "processing"  # the run has finished; its record is being written
+    if record and record.get("status") in ("expired", "deleted"):
+        status = record["status"]
+    tags = run.tags if run else {}
+    view = {
+        "export_id": export_id,
+        "run_id": run.run_id if run else None,
+        "status": status,
+        "type": tags.get("keeptrusts/type") or (record or {}).get("request", {}).get("type"),
+        "format": tags.get("keeptrusts/format") or (record or {}).get("request", {}).get("format"),
+        "window": (record or {}).get("request", {}).get("window")
+        or {"from": tags.get("keeptrusts/window_from"), "to": tags.get("keeptrusts/window_to")},
+        "filters": (record or {}).get("request", {}).get("filters")
+        or {
+            key.removeprefix("keeptrusts/filter."): value
+            for key, value in tags.items()
+            if key.startswith("keeptrusts/filter.")
+        },
+        "records": None,
+        "bytes": None,
+        "sha256": None,
+        "artifact": None,
+        "warnings": [],
+        "created_at": _moment(run.created) if run else (record or {}).get("created_at"),
+        "completed_at": None,
+        "expires_at": None,
+    }
+    if record and status in ("completed", "expired", "deleted"):
+        view.update(
+            records=record["records"],
+            bytes=record["bytes"],
+            sha256=record["sha256"],
+            artifact=record["artifact"] if status == "completed" else None,
+            warnings=record["warnings"],
+            completed_at=record["completed_at"],
+            expires_at=record.get("expires_at"),
+        )
+        if status != "completed":
+            view["message"] = gone_message(record)
+        if record.get("delivery"):
+            view["delivery"] = record["delivery"]
+    if status == "failed":
+        failure = read_failure(root, export_id)
+        view["error"] = failure["error"] if failure else f"the run ended {run.status.lower()}"
+    return view
+
+
+def submit(request: ExportRequest, delivery: dict[str, object] | None = None) -> str:
+    """Start an export job for a validated request (delivered to S3 with `delivery`); its id."""
+    # Refuse a window the lake cannot answer now, rather than in a failed run later.
+    plan_export(request, LakeLayout(lake_root()), datetime.now(UTC), with_hashes=False)
+    export_id = new_export_id()
+    tags = {**request_tags(request, export_id), ACTOR_TAG: _actor()}
+    if delivery:
+        tags["keeptrusts/delivery"] = f"s3://{delivery['s3_bucket']}/{delivery['s3_prefix']}"
+    run_id = _runs().submit(export_run_config(request, delivery), tags)
+    _ledger().append(
+        "created",
+        export_id,
+        actor=_actor(),
+        run_id=run_id,
+        detail={"type": request.export_type, "format": request.format},
+        idempotency_key=f"created:{export_id}",
+    )
+    return export_id
+
+
+def _find(export_id: str) -> dict:
+    root = exports_root()
+    expire_due(root, _ledger(), actor=_actor())
+    view = export_view(export_id, _runs().find(export_id), root)
+    if view is None:
+        fail(f"--id {export_id}: no such export; see kt export list", code=2)
+    return view
+
+
+def wait_for(export_id: str, quiet: bool = False) -> dict:
+    """Poll until the export ends, with a spinner on stderr for people."""
+    started = time.monotonic()
+    view = _find(export_id)
+    if view["status"] in FINAL:
+        return view
+    with errors.status(f"{export_id}: {view['status']}") as spinner:
+        while view["status"] not in FINAL:
+            time.sleep(0.5)
+            view = _find(export_id)
+            if not quiet:
+                spinner.update(
+                    f"{export_id}: {view['status']} ({time.monotonic() - started:.0f} s)"
+                )
+    return view
+
+
+def _size(count: int) -> str:
+    value = float(count)
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{value:,.0f} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{count} bytes"
+
+
+def _to_second(moment: str | None) -> str | None:
+    """An RFC 3339 time without its fraction of a second, for people."""
+    return moment.split(".")[0] + "Z" if moment and "." in moment else moment
+
+
+def _show(view: dict) -> None:
+    """The seeds' status block."""
+    say(f"Export: {view['export_id']}")
+    say(f"Status: {view['status']}")
+    say(f"Format: {view['format']}")
+    if view["records"] is not None:
+        say(f"Records: {view['records']:,}")
+        say(f"File size: {_size(view['bytes'])}")
+    say(f"Created: {_to_second(view['created_at'])}")
+    if view["completed_at"]:
+        say(f"Completed: {_to_second(view['completed_at'])}")
+    if view["status"] == "completed":
+        say(f"Expires: {_to_second(view['expires_at'])}")
+        say(f"Artifact: {view['artifact']}")
+        say(f"SHA-256: {view['sha256']}")
+    if view.get("delivery"):
+        say(f"Delivered: {view['delivery']['uri']}")
+    for warning in view["warnings"]:
+        say(f"[yellow]![/yellow] {warning}")
+    if view.get("error"):
+        say(f"[red]Error:[/red] {view['error']}")
+    if view.get("message"):
+        say(view["message"])
 
 
 @app.command("create")
@@ -148,42 +354,47 @@ def create(
         bool,
         typer.Option("--raw-content", help="Export prompts and outputs unredacted (recorded)."),
     ] = False,
+    s3_bucket: Annotated[
+        str | None, typer.Option("--s3-bucket", help="Deliver the artifact to this bucket.")
+    ] = None,
+    s3_prefix: Annotated[str, typer.Option("--s3-prefix", help="Key prefix in the bucket.")] = "",
+    s3_region: Annotated[str | None, typer.Option("--s3-region", help="Bucket region.")] = None,
     wait: Annotated[
-        bool, typer.Option("--wait", help="Wait for completion (exports run to completion here).")
-    ] = True,
+        bool, typer.Option("--wait", help="Follow the job until it completes or fails.")
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """Export lake records over a window, filtered, in a format; redacted unless --raw-content.
+    """Start an export job over a window, filtered, in a format; redacted unless --raw-content.
 
     Every filter can be repeated: OR within a filter, AND across filters."""
     options = dict(locals())
-    options.pop("wait")
-    options.pop("as_json")
+    for key in ("wait", "as_json", "s3_bucket", "s3_prefix", "s3_region"):
+        options.pop(key)
     request = _run_guarded(lambda: _request_from_options(options))
-    result = _run_guarded(
-        lambda: run_export(
-            request, LakeLayout(lake_root()), exports_root(), part_bytes=export_part_bytes()
-        )
+    delivery = (
+        {"s3_bucket": s3_bucket, "s3_prefix": s3_prefix, "s3_region": s3_region}
+        if s3_bucket
+        else None
     )
-    payload = {
-        **result.as_dict(),
-        "format": request.format,
-        "window": request.window.as_dict(),
-        "filters": request.filters.active(),
-    }
+    export_id = _run_guarded(lambda: submit(request, delivery))
+    view = wait_for(export_id, as_json) if wait else _find(export_id)
     if as_json:
-        emit_json(payload)
-        return
-    say("[green]✓[/green] Export job created")
-    say(f"Job ID: {result.export_id}")
-    say(f"Format: {request.format}")
-    say(f"Status: {result.status}")
-    say(f"Range: {request.window.first_day} to {request.window.last_day}")
-    say(f"Records: {result.records:,}")
-    say(f"Artifact: {result.artifact}")
-    say(f"SHA-256: {result.sha256}")
-    for warning in result.warnings:
-        say(f"[yellow]![/yellow] {warning}")
+        emit_json(view)
+    else:
+        say("[green]✓[/green] Export job created")
+        say(f"Job ID: {export_id}")
+        say(f"Format: {request.format}")
+        if delivery:
+            say(f"Delivery: s3://{s3_bucket}/{s3_prefix}")
+        say(f"Status: {view['status']}")
+        say(f"Range: {request.window.describe()}")
+        if wait:
+            say("")
+            _show(view)
+        else:
+            say(f"Follow it: kt export status --id {export_id}")
+    if view["status"] == "failed":
+        raise typer.Exit(1)
 
 
 @app.command("preview")
@@ -224,56 +435,94 @@ def preview_command(
         say(f"Estimated records: {count:,}")
 
 
-def _metadata(export_id: str) -> dict:
-    path = exports_root() / export_id / METADATA_FILE
-    if not path.exists():
-        fail(f"--id {export_id}: no such export under {exports_root()}; see kt export list", code=2)
-    return json.loads(path.read_text())
+IdOption = Annotated[str, typer.Option("--id", help="Export id, e.g. exp_abc123.")]
 
 
 @app.command("status")
-def status(
-    export_id: Annotated[str, typer.Option("--id", help="Export id, e.g. exp_abc123.")],
+def status(export_id: IdOption, as_json: JsonFlag = False) -> None:
+    """Status, records, size and artifact of one export."""
+    view = _run_guarded(lambda: _find(export_id))
+    if as_json:
+        emit_json(view)
+    else:
+        _show(view)
+
+
+@app.command("list")
+def list_command(
+    limit: Annotated[int, typer.Option("--limit", min=1, help="How many, newest first.")] = 20,
     as_json: JsonFlag = False,
 ) -> None:
-    """Status, records and artifact of one export."""
-    metadata = _metadata(export_id)
+    """The newest export jobs: id, format, status, records, created."""
+
+    def views() -> list[dict]:
+        root = exports_root()
+        expire_due(root, _ledger(), actor=_actor())
+        runs = _runs().recent(limit)
+        return [export_view(run.export_id, run, root) for run in runs if run.export_id]
+
+    found = _run_guarded(views)
     if as_json:
-        emit_json(metadata)
+        emit_json(found)
         return
-    for label, key in [
-        ("Job ID", "export_id"),
-        ("Status", "status"),
-        ("Records", "records"),
-        ("Artifact", "artifact"),
-        ("SHA-256", "sha256"),
-    ]:
-        say(f"{label}: {metadata[key]}")
+    table = Table("ID", "Format", "Status", "Records", "Created", box=None, header_style="bold")
+    for view in found:
+        records = "" if view["records"] is None else f"{view['records']:,}"
+        table.add_row(
+            view["export_id"], view["format"], view["status"], records, view["created_at"]
+        )
+    console.print(table)
 
 
 @app.command("download")
 def download(
-    export_id: Annotated[str, typer.Option("--id", help="Export id, e.g. exp_abc123.")],
+    export_id: IdOption,
     output: Annotated[Path, typer.Option("--output", help="Where to write the artifact.")],
     as_json: JsonFlag = False,
 ) -> None:
     """Copy a completed export's artifact to OUTPUT."""
-    metadata = _metadata(export_id)
-    if metadata["status"] != "completed":
-        fail(f"--id {export_id} is {metadata['status']}, not completed; nothing to download")
-    source = Path(metadata["artifact"])
-    with atomic_path(output.resolve()) as path:
-        shutil.copyfile(source, path)
+    view = _run_guarded(lambda: _find(export_id))
+    if view["status"] != "completed":
+        reason = view.get("message") or view.get("error") or "wait for it to complete"
+        fail(f"--id {export_id} is {view['status']}, not completed: {reason}")
+
+    def copy() -> None:
+        with atomic_path(output.resolve()) as path:
+            shutil.copyfile(view["artifact"], path)
+        _ledger().append(
+            "downloaded",
+            export_id,
+            actor=_actor(),
+            artifact_sha256=view["sha256"],
+            detail={"to": output.name},
+        )
+
+    _run_guarded(copy)
     if as_json:
         emit_json(
             {
                 "export_id": export_id,
                 "output": str(output),
                 "bytes": output.stat().st_size,
-                "sha256": metadata["sha256"],
+                "sha256": view["sha256"],
             }
         )
     else:
         say(
             f"[green]✓[/green] Downloaded {export_id} to {output} ({output.stat().st_size:,} bytes)"
         )
+
+
+@app.command("delete")
+def delete(export_id: IdOption, as_json: JsonFlag = False) -> None:
+    """Remove an export's artifact; its record and history stay."""
+    view = _run_guarded(lambda: _find(export_id))
+    if view["status"] in ("queued", "processing"):
+        fail(f"--id {export_id} is {view['status']}; wait for it to end, then delete it")
+    if view["status"] == "failed":
+        fail(f"--id {export_id} failed and has no artifact to delete")
+    record = _run_guarded(lambda: delete_export(exports_root(), export_id, _ledger(), _actor()))
+    if as_json:
+        emit_json({"export_id": export_id, "status": record["status"]})
+    else:
+        say(f"[green]✓[/green] Deleted the artifact of {export_id}; its history is kept")

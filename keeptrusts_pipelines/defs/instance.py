@@ -25,6 +25,13 @@ def prepare_dagster_home() -> Path:
     return home
 
 
+# One instance per Dagster home, held here: runs keep only weak references to theirs.
+_instances: dict[Path, dg.DagsterInstance] = {}
+
+
 def local_instance() -> dg.DagsterInstance:
-    prepare_dagster_home()
-    return dg.DagsterInstance.get()
+    """The instance under KEEPTRUSTS_HOME (the same object for the life of the process)."""
+    home = prepare_dagster_home()
+    if home not in _instances:
+        _instances[home] = dg.DagsterInstance.get()
+    return _instances[home]

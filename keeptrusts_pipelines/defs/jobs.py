@@ -1,8 +1,13 @@
 """Jobs: what a run does."""
 
+import os
+
 import dagster as dg
 
+from keeptrusts_pipelines.defs.assets.evidence import evidence_bundles, evidence_deliveries
 from keeptrusts_pipelines.defs.assets.lake import lake_assets
+from keeptrusts_pipelines.defs.ops import expired_exports, export_artifact, pruned_lake_days
+from keeptrusts_pipelines.defs.partitions import EVIDENCE_PARTITIONS
 
 # Partitioned by the daily partitions of the assets it selects.
 lake_job = dg.define_asset_job(
@@ -10,3 +15,37 @@ lake_job = dg.define_asset_job(
     selection=dg.AssetSelection.assets(*lake_assets),
     description="Bring one UTC day of gateway records into the lake and check it.",
 )
+
+
+@dg.job(
+    description="Export a window of the lake: the run config is the export request, the run's "
+    "tags name the export (keeptrusts/export_id), its metadata the artifact and its sha256.",
+    tags={"keeptrusts/kind": "export"},
+)
+def export_job() -> None:
+    export_artifact()
+
+
+@dg.job(description="Remove the artifacts of exports past KEEPTRUSTS_EXPORT_TTL_DAYS.")
+def export_expiry_job() -> None:
+    expired_exports()
+
+
+def _evidence_job(period: str):  # an asset job, resolved by the Definitions
+    # Delivery runs with the bundle wherever an evidence bucket is configured.
+    selected = [evidence_bundles[period]]
+    if os.environ.get("KEEPTRUSTS_EVIDENCE_S3_URL"):
+        selected.append(evidence_deliveries[period])
+    return dg.define_asset_job(
+        name=f"{period}_evidence_job",
+        selection=dg.AssetSelection.assets(*selected),
+        description=f"Build (and deliver, where a bucket is set) one {period} evidence bundle.",
+    )
+
+
+evidence_jobs = {period: _evidence_job(period) for period in EVIDENCE_PARTITIONS}
+
+
+@dg.job(description="Prune old lake days that delivered evidence covers and no hold keeps.")
+def lake_retention_job() -> None:
+    pruned_lake_days()

@@ -1,10 +1,14 @@
-"""Resources: where events come from and where the lake is. Logic stays in the engine."""
+"""Resources: where events come from, the lake, exports, the custody ledger, the webhook.
+
+Logic stays in the engine; resources only say where things are."""
 
 from pathlib import Path
 
 import dagster as dg
 from pydantic import Field
 
+from keeptrusts_pipelines.custody.ledger import CustodyLedger
+from keeptrusts_pipelines.delivery.s3 import S3Target
 from keeptrusts_pipelines.lake.ingest import DEFAULT_MAX_REJECT_SHARE
 from keeptrusts_pipelines.lake.layout import LakeLayout
 from keeptrusts_pipelines.sources.batch import EventSource
@@ -36,3 +40,70 @@ class LakeResource(dg.ConfigurableResource):
 
     def layout(self) -> LakeLayout:
         return LakeLayout(Path(self.root))
+
+
+class ExportsResource(dg.ConfigurableResource):
+    """Where export artifacts and their records live, and how long they are kept."""
+
+    root: str = Field(description="Folder holding one folder per export id.")
+    ttl_days: int = Field(default=7, ge=1, description="Days before an artifact expires.")
+    part_bytes: int = Field(
+        default=1 << 30, ge=1024, description="Size beyond which an export is split into parts."
+    )
+
+    def path(self) -> Path:
+        return Path(self.root)
+
+
+class CustodyResource(dg.ConfigurableResource):
+    """The hash-chained custody ledger (SQLite or PostgreSQL through SQLAlchemy)."""
+
+    url: str = Field(
+        description="SQLAlchemy URL; may hold a password, so set it through an EnvVar."
+    )
+
+    def ledger(self) -> CustodyLedger:
+        return CustodyLedger(self.url)
+
+
+class WebhookResource(dg.ConfigurableResource):
+    """Where export completions and failures are posted, signed with HMAC-SHA256."""
+
+    url: str | None = Field(default=None, description="Receiver URL; unset, nothing is posted.")
+    secret: str | None = Field(default=None, description="HMAC key; set it through an EnvVar.")
+
+
+class EvidenceResource(dg.ConfigurableResource):
+    """Where period evidence bundles are built: one folder per period."""
+
+    root: str = Field(description="Folder holding `<period>-<key>/` folders of bundles.")
+
+    def path(self) -> Path:
+        return Path(self.root)
+
+
+class DeliveryResource(dg.ConfigurableResource):
+    """The S3-compatible bucket evidence is delivered to (AWS, MinIO, R2); unset, none is."""
+
+    bucket: str | None = Field(default=None, description="Bucket; unset, nothing is delivered.")
+    prefix: str = Field(default="keeptrusts/evidence", description="Key prefix.")
+    region: str | None = Field(default=None, description="Region; AWS_REGION when unset.")
+    endpoint_url: str | None = Field(
+        default=None, description="MinIO/R2 endpoint; AWS_ENDPOINT_URL when unset."
+    )
+    checksum: str = Field(default="sha256", description="sha256, or none for stores that refuse.")
+    object_lock_mode: str | None = Field(default=None, description="GOVERNANCE or COMPLIANCE.")
+    object_lock_days: int | None = Field(default=None, description="Retention in days.")
+
+    def target(self) -> S3Target | None:
+        if not self.bucket:
+            return None
+        return S3Target(
+            bucket=self.bucket,
+            prefix=self.prefix,
+            region=self.region,
+            endpoint_url=self.endpoint_url,
+            checksum=self.checksum,
+            lock_mode=self.object_lock_mode,
+            lock_days=self.object_lock_days,
+        )

@@ -5,8 +5,21 @@ from datetime import timedelta
 import dagster as dg
 
 from keeptrusts_pipelines.defs.assets.lake import decision_events
-from keeptrusts_pipelines.defs.jobs import lake_job
-from keeptrusts_pipelines.defs.partitions import daily_partitions
+from keeptrusts_pipelines.defs.jobs import (
+    evidence_jobs,
+    export_expiry_job,
+    export_job,
+    lake_job,
+    lake_retention_job,
+)
+from keeptrusts_pipelines.defs.partitions import EVIDENCE_PARTITIONS, daily_partitions
+from keeptrusts_pipelines.exports.deliveries import Delivery, load_deliveries
+from keeptrusts_pipelines.model.export_runs import (
+    ACTOR_TAG,
+    NOTIFY_TAG,
+    export_run_config,
+    request_tags,
+)
 
 # Days before yesterday that a tick looks back over for days never brought into the lake
 # (daemon downtime); older gaps are filled with a backfill from the UI.
@@ -29,3 +42,102 @@ def lake_daily_schedule(context: dg.ScheduleEvaluationContext) -> list[dg.RunReq
         day for day in days if day >= first and (day == yesterday or day.isoformat() not in present)
     ]
     return [dg.RunRequest(run_key=f"lake-{day}", partition_key=day.isoformat()) for day in wanted]
+
+
+@dg.schedule(
+    cron_schedule="15 * * * *",
+    execution_timezone="UTC",
+    job=export_expiry_job,
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Hourly: remove the artifacts of exports older than KEEPTRUSTS_EXPORT_TTL_DAYS.",
+)
+def export_expiry_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    return dg.RunRequest(run_key=f"expiry-{context.scheduled_execution_time:%Y-%m-%dT%H}")
+
+
+# When each period's evidence is due: 02:00 UTC after it closes.
+EVIDENCE_CRONS = {
+    "weekly": "0 2 * * 1",
+    "monthly": "0 2 1 * *",
+    "quarterly": "0 2 1 1,4,7,10 *",
+}
+
+
+def _evidence_schedule(period: str) -> dg.ScheduleDefinition:
+    partitions = EVIDENCE_PARTITIONS[period]
+
+    @dg.schedule(
+        name=f"{period}_evidence_schedule",
+        cron_schedule=EVIDENCE_CRONS[period],
+        execution_timezone="UTC",
+        job=evidence_jobs[period],
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        description=f"02:00 UTC after each {period} period closes: that period's evidence.",
+    )
+    def schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
+        closed = partitions.get_partition_keys(current_time=context.scheduled_execution_time)
+        if not closed:
+            return dg.SkipReason(f"no closed {period} period yet")
+        return dg.RunRequest(run_key=f"{period}-{closed[-1]}", partition_key=closed[-1])
+
+    return schedule
+
+
+evidence_schedules = [_evidence_schedule(period) for period in EVIDENCE_PARTITIONS]
+
+
+def _delivery_schedule(delivery: Delivery) -> dg.ScheduleDefinition:
+    destination = (
+        {
+            "s3_bucket": delivery.s3.bucket,
+            "s3_prefix": delivery.s3.prefix,
+            "s3_region": delivery.s3.region,
+        }
+        if delivery.s3
+        else None
+    )
+
+    @dg.schedule(
+        name=f"delivery_{delivery.name.replace('-', '_')}",
+        cron_schedule=delivery.cron,
+        execution_timezone=delivery.timezone,
+        job=export_job,
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        description=f"deliveries.yaml: {delivery.name} ({delivery.window} in "
+        f"{', '.join(delivery.formats)}, {delivery.timezone})",
+    )
+    def schedule(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest]:
+        runs = []
+        for request in delivery.requests(context.scheduled_execution_time):
+            start = request.window.as_dict()["from"]
+            export_id = f"exp_{delivery.name}_{request.format}_{start[:10]}"
+            tags = {**request_tags(request, export_id), ACTOR_TAG: f"delivery:{delivery.name}"}
+            if not delivery.notify:
+                tags[NOTIFY_TAG] = "false"
+            runs.append(
+                dg.RunRequest(
+                    run_key=f"{delivery.name}-{request.format}-{start}",
+                    run_config=export_run_config(request, destination),
+                    tags=tags,
+                )
+            )
+        return runs
+
+    return schedule
+
+
+def delivery_schedules() -> list[dg.ScheduleDefinition]:
+    """One schedule per entry of deliveries.yaml, read when the code location loads."""
+    return [_delivery_schedule(delivery) for delivery in load_deliveries()]
+
+
+@dg.schedule(
+    cron_schedule="30 3 * * *",
+    execution_timezone="UTC",
+    job=lake_retention_job,
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Daily at 03:30 UTC: prune lake days past retention that delivered evidence "
+    "covers and no legal hold keeps.",
+)
+def lake_retention_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    return dg.RunRequest(run_key=f"retention-{context.scheduled_execution_time:%Y-%m-%d}")

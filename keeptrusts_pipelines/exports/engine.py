@@ -8,17 +8,24 @@ import secrets
 import shutil
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from keeptrusts_pipelines.exports.naming import EXTENSIONS, artifact_stem
+from keeptrusts_pipelines.evidence.code_version import GENERATOR, code_version, generator_version
+from keeptrusts_pipelines.evidence.provenance import statement, write_provenance
+from keeptrusts_pipelines.exports.naming import artifact_extension, artifact_stem
 from keeptrusts_pipelines.exports.parts import PartFiles, publish
 from keeptrusts_pipelines.exports.reader import PartitionRead, export_rows, plan_export
 from keeptrusts_pipelines.exports.redaction import RedactionPolicy, load_policy
 from keeptrusts_pipelines.exports.writers import shape, writer_for
 from keeptrusts_pipelines.lake.files import atomic_path, sha256_of
 from keeptrusts_pipelines.lake.layout import LakeLayout
-from keeptrusts_pipelines.model.export_request import ExportRequest, rfc3339
+from keeptrusts_pipelines.model.export_request import (
+    TABULAR_FORMATS,
+    ExportRequest,
+    rfc3339,
+    validate,
+)
 
 METADATA_FILE = "export.json"
 DEFAULT_PART_BYTES = 1 << 30
@@ -43,9 +50,56 @@ class ExportResult:
     parts: int
     warnings: list[str] = field(default_factory=list)
     partitions: list[PartitionRead] = field(default_factory=list)
+    expires_at: str | None = None
+    provenance: str | None = None
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class Written:
+    """What a format's writer left in staging: part files (one, or several to zip) and facts."""
+
+    parts: list[Path]
+    hashes: list[str]
+    records: int
+    partitions: list[PartitionRead]
+    warnings: list[str]
+
+
+def _write_tabular(
+    request: ExportRequest,
+    layout: LakeLayout,
+    staging: Path,
+    export_id: str,
+    started: datetime,
+    part_bytes: int,
+    redaction: RedactionPolicy | None,
+) -> Written:
+    """Stream the window's rows through redaction and shaping into numbered part files."""
+    plan = plan_export(request, layout, started)
+    policy = None if request.raw_content else (redaction or load_policy())
+    header = {
+        "export_id": export_id,
+        "created_at": rfc3339(started),
+        "window": request.window.as_dict(),
+        "filters": request.filters.active(),
+    }
+    output = PartFiles(
+        staging, lambda: writer_for(request.format, header, plan.kind.records_key), part_bytes
+    )
+    records = 0
+    for rows in export_rows(request, plan, staging):
+        for batch in rows.collect_batches(chunk_size=BATCH_ROWS):
+            if policy is not None:
+                batch = policy.apply(batch, request.export_type)
+            output.write(shape(batch.lazy(), request.format).collect())
+            records += batch.height
+    if records == 0:  # headers and schema of an empty export
+        output.write(shape(rows.clear(), request.format).collect())
+    parts = output.close()
+    return Written(parts, output.hashes, records, plan.partitions, list(plan.warnings))
 
 
 def new_export_id() -> str:
@@ -60,43 +114,38 @@ def run_export(
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
     part_bytes: int = DEFAULT_PART_BYTES,
     redaction: RedactionPolicy | None = None,
+    ttl: timedelta | None = None,
+    provenance: dict[str, object] | None = None,
 ) -> ExportResult:
     """Write the export under `exports_root/<export_id>/` and return what was written.
 
     Files appear only complete (temporary name, then rename); `export.json` comes last.
+    With `ttl`, the record says when the artifact expires. A bundle gets a provenance
+    statement beside it, with `provenance` (run id, custody ledger head) in its predicate.
     """
     started = now()
     export_id = export_id or new_export_id()
-    plan = plan_export(request, layout, started)
-    policy = None if request.raw_content else (redaction or load_policy())
+    validate(request)
     folder = exports_root / export_id
     folder.mkdir(parents=True, exist_ok=True)
-    header = {
-        "export_id": export_id,
-        "created_at": rfc3339(started),
-        "window": request.window.as_dict(),
-        "filters": request.filters.active(),
-    }
-
-    records = 0
     staging = folder / ".staging"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
     try:
-        output = PartFiles(
-            staging, lambda: writer_for(request.format, header, plan.kind.records_key), part_bytes
+        if request.format in TABULAR_FORMATS:
+            written = _write_tabular(
+                request, layout, staging, export_id, started, part_bytes, redaction
+            )
+        else:
+            # Reports and bundles build on the engine, so they are imported only when asked for.
+            from keeptrusts_pipelines.reports.artifacts import write_report_artifact
+
+            written = write_report_artifact(request, layout, staging, export_id, started)
+        artifact = publish(
+            written.parts, folder, artifact_stem(request), artifact_extension(request)
         )
-        for rows in export_rows(request, plan, staging):
-            if policy is not None:
-                rows = policy.apply(rows, request.export_type)
-            rows = shape(rows, request.format)
-            for batch in rows.collect_batches(chunk_size=BATCH_ROWS):
-                output.write(batch)
-                records += batch.height
-        if records == 0:
-            output.write(rows.clear().collect())  # headers and schema of an empty export
-        parts = output.close()
-        artifact = publish(parts, folder, artifact_stem(request), EXTENSIONS[request.format])
+        # A single part is the artifact, already hashed as it was written; a zip is hashed here.
+        sha256 = written.hashes[0] if len(written.parts) == 1 else sha256_of(artifact)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         if not any(folder.iterdir()):
@@ -104,23 +153,45 @@ def run_export(
         raise
     shutil.rmtree(staging, ignore_errors=True)
 
-    warnings = list(plan.warnings)
+    records = written.records
+    warnings = list(written.warnings)
     if records == 0:
         warnings.append(EMPTY_WARNING)
+    completed = now()
     result = ExportResult(
         export_id=export_id,
         status="completed",
         request=request.describe(),
         created_at=rfc3339(started),
-        completed_at=rfc3339(now()),
+        completed_at=rfc3339(completed),
         records=records,
         bytes=artifact.stat().st_size,
-        sha256=sha256_of(artifact),
+        sha256=sha256,
         artifact=str(artifact),
-        parts=len(parts),
+        parts=len(written.parts),
         warnings=warnings,
-        partitions=plan.partitions,
+        partitions=written.partitions,
+        expires_at=rfc3339(completed + ttl) if ttl else None,
     )
+    if request.format == "compliance-all":
+        predicate = {
+            "export_id": export_id,
+            "request": request.describe(),
+            "started_at": result.created_at,
+            "finished_at": result.completed_at,
+            "generator": {"name": GENERATOR, "version": generator_version()},
+            "code_version": code_version(),
+            "partitions": [
+                {"table": p.table, "day": p.day, "data_version": p.sha256}
+                for p in written.partitions
+            ],
+            "run_id": None,
+            "custody_ledger_head": None,
+            **(provenance or {}),
+        }
+        result.provenance = str(
+            write_provenance(artifact, statement(artifact.name, sha256, predicate))
+        )
     with atomic_path(folder / METADATA_FILE) as path:
         path.write_text(json.dumps(result.as_dict(), indent=2, ensure_ascii=False) + "\n")
     return result

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import polars as pl
 
+from keeptrusts_pipelines.exports.sink import HashingSink
 from keeptrusts_pipelines.exports.writers import FormatWriter
 from keeptrusts_pipelines.lake.files import atomic_path
 
@@ -22,12 +23,13 @@ class PartFiles:
     def __init__(self, staging: Path, new_writer: Callable[[], FormatWriter], part_bytes: int):
         self.staging, self.new_writer, self.part_bytes = staging, new_writer, part_bytes
         self.paths: list[Path] = []
+        self.hashes: list[str] = []
         self.bytes_per_row = 0.0
         self._open()
 
     def _open(self) -> None:
         self.paths.append(self.staging / f"part-{len(self.paths) + 1:04d}")
-        self.handle = self.paths[-1].open("wb")
+        self.handle = HashingSink(self.paths[-1])
         self.writer = self.new_writer()
         self.writer.begin(self.handle)
         self.rows_in_part = 0
@@ -35,6 +37,7 @@ class PartFiles:
     def _close(self) -> None:
         self.writer.end()
         self.handle.close()
+        self.hashes.append(self.handle.sha256())
 
     def write(self, frame: pl.DataFrame) -> None:
         if frame.height == 0:

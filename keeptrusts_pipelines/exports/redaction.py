@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -22,6 +23,8 @@ class RedactionRule:
     marker: str
     pattern: str
     check: str | None = None
+    # A cheap pattern that every match of `pattern` contains: rows without it skip the rule.
+    requires: str | None = None
 
 
 @dataclass(frozen=True)
@@ -29,46 +32,45 @@ class RedactionPolicy:
     rules: tuple[RedactionRule, ...]
     columns: dict[str, tuple[str, ...]]
 
-    def apply(self, frame: pl.LazyFrame, export_type: str) -> pl.LazyFrame:
+    def apply(self, frame: pl.DataFrame, export_type: str) -> pl.DataFrame:
         """`frame` with every rule applied, in order, to the text columns of `export_type`."""
-        present = frame.collect_schema().names()
-        columns = [c for c in self.columns.get(export_type, ()) if c in present]
-        if not columns or not self.rules:
+        columns = [c for c in self.columns.get(export_type, ()) if c in frame.columns]
+        if not columns or not self.rules or frame.height == 0:
             return frame
-        frame = frame.with_columns(pl.col(columns).cast(pl.String))
-        # A checksum rule needs its matches first: one pass over the text columns finds the
-        # distinct candidates that pass, which the main pass then replaces as literals.
-        checked = {
-            rule.name: _luhn_valid_matches(frame, columns, rule.pattern)
-            for rule in self.rules
-            if rule.check == "luhn"
+        # Polars releases the GIL inside its string kernels, so columns redact in parallel.
+        with ThreadPoolExecutor(max_workers=len(columns)) as pool:
+            redacted = list(pool.map(self._redact, (frame[c].cast(pl.String) for c in columns)))
+        return frame.with_columns(redacted)
+
+    def _redact(self, text: pl.Series) -> pl.Series:
+        # Each hint is looked for once, in the text as stored; what an earlier rule replaced
+        # cannot create a later match there except one that includes the marker's own text.
+        hinted = {
+            hint: text.str.contains(hint).fill_null(False).arg_true()
+            for hint in {rule.requires for rule in self.rules if rule.requires}
         }
-        expressions = {}
-        for column in columns:
-            text = pl.col(column)
-            for rule in self.rules:
-                if rule.check == "luhn":
-                    valid = checked[rule.name]
-                    text = (
-                        text.str.replace_many(valid, [rule.marker] * len(valid)) if valid else text
-                    )
-                else:
-                    text = text.str.replace_all(rule.pattern, rule.marker.replace("$", "$$"))
-            expressions[column] = text
-        return frame.with_columns(**expressions)
+        for rule in self.rules:
+            rows = hinted.get(rule.requires) if rule.requires else None
+            if rows is not None and rows.len() == 0:
+                continue
+            if rows is not None and rows.len() == text.len():
+                rows = None  # every value has the hint: no need to pick rows out
+            subset = text if rows is None else text.gather(rows)
+            subset = _replace(subset, rule)
+            text = subset if rows is None else text.scatter(rows, subset)
+        return text
 
 
-def _luhn_valid_matches(frame: pl.LazyFrame, columns: list[str], pattern: str) -> list[str]:
-    """The distinct matches of `pattern` in `columns` whose digits pass the Luhn check."""
-    candidates = (
-        frame.select(
-            pl.concat_list([pl.col(c).str.extract_all(pattern) for c in columns]).alias("m")
-        )
-        .explode("m")
-        .drop_nulls()
-        .unique()
-        .collect()
-    )
+def _replace(text: pl.Series, rule: RedactionRule) -> pl.Series:
+    if rule.check == "luhn":
+        valid = _luhn_valid_matches(text, rule.pattern)
+        return text.str.replace_many(valid, [rule.marker] * len(valid)) if valid else text
+    return text.str.replace_all(rule.pattern, rule.marker.replace("$", "$$"))
+
+
+def _luhn_valid_matches(text: pl.Series, pattern: str) -> list[str]:
+    """The distinct matches of `pattern` in `text` whose digits pass the Luhn check."""
+    candidates = text.str.extract_all(pattern).explode().drop_nulls().unique().to_frame("m")
     if candidates.height == 0:
         return []
     digit = pl.element().cast(pl.Int32)
@@ -93,6 +95,15 @@ def load_policy(path: Path | None = None) -> RedactionPolicy:
     return _load_policy(Path(path or os.environ.get("KEEPTRUSTS_REDACTION_RULES") or DEFAULT_RULES))
 
 
+def _compiles(pattern: str) -> str | None:
+    """None when Polars accepts `pattern`, else its complaint."""
+    try:
+        pl.select(pl.lit("").str.contains(pattern))
+    except pl.exceptions.PolarsError as error:
+        return str(error)
+    return None
+
+
 @cache
 def _load_policy(path: Path) -> RedactionPolicy:
     where = f"redaction rules {path}"
@@ -110,27 +121,48 @@ def _load_policy(path: Path) -> RedactionPolicy:
             raise ConfigurationError(
                 f"{label}: unknown check {entry['check']!r}; use one of {', '.join(CHECKS)}"
             )
-        try:
-            pl.select(pl.lit("").str.contains(entry["pattern"]))
-        except pl.exceptions.PolarsError as error:
-            raise ConfigurationError(f"{label}: invalid pattern ({error})") from None
+        for key in ("pattern", "requires"):
+            problem = _compiles(entry[key]) if entry.get(key) else None
+            if problem:
+                raise ConfigurationError(f"{label}: invalid {key} ({problem})")
         rules.append(
-            RedactionRule(entry["name"], entry["marker"], entry["pattern"], entry.get("check"))
-        )
+            RedactionRule(
+                entry["name"], entry["marker"], entry["pattern"], entry.get("check"),
+                entry.get("requires"),
+            )
+        )  # fmt: skip
+    for rule in rules:
+        clashes = [r.marker for r in rules if rule.requires and _matches(rule.requires, r.marker)]
+        if clashes:
+            raise ConfigurationError(
+                f"{where}: rule {rule.name}: requires {rule.requires!r} matches the marker "
+                f"{clashes[0]}; choose a hint no marker contains"
+            )
     columns = {
         name: tuple(values or ()) for name, values in (document.get("columns") or {}).items()
     }
     return RedactionPolicy(rules=_merge_neighbours(rules), columns=columns)
 
 
+def _matches(pattern: str, text: str) -> bool:
+    return bool(pl.select(pl.lit(text).str.contains(pattern)).item())
+
+
 def _merge_neighbours(rules: list[RedactionRule]) -> tuple[RedactionRule, ...]:
-    """Join consecutive plain rules with the same marker into one pattern: one pass, not many."""
+    """Join consecutive plain rules with the same marker and hint into one pattern: one pass."""
     merged: list[RedactionRule] = []
     for rule in rules:
         previous = merged[-1] if merged else None
-        if previous and previous.marker == rule.marker and not previous.check and not rule.check:
+        if (
+            previous
+            and (previous.marker, previous.requires) == (rule.marker, rule.requires)
+            and not previous.check
+            and not rule.check
+        ):
             pattern = f"(?:{previous.pattern})|(?:{rule.pattern})"
-            merged[-1] = RedactionRule(f"{previous.name}+{rule.name}", rule.marker, pattern)
+            merged[-1] = RedactionRule(
+                f"{previous.name}+{rule.name}", rule.marker, pattern, requires=rule.requires
+            )
         else:
             merged.append(rule)
     return tuple(merged)

@@ -6,14 +6,26 @@ Validated at the edge (the CLI, the Dagster run config, request files); the engi
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from keeptrusts_pipelines.errors import ExportRequestError
 from keeptrusts_pipelines.model.schema import ACTIONS, RESULTS, SEVERITIES
 
 EXPORT_TYPES = ("events", "escalations", "config-history", "conversations")
 TABULAR_FORMATS = ("csv", "json", "jsonl", "parquet")
+# Reports over the events of a window; `compliance-<framework>` names a control catalog.
+REPORT_FORMATS = (
+    "pdf",
+    "transcript-pdf",
+    "compliance-aesia",
+    "compliance-aepd",
+    "compliance-ens",
+    "compliance-all",
+)
+_FRAMEWORK_FORMAT = re.compile(r"^compliance-[a-z0-9][a-z0-9-]*$")
 QUICK_RANGES = {
     "24h": timedelta(hours=24),
     "7d": timedelta(days=7),
@@ -65,6 +77,19 @@ class Window:
 
     def as_dict(self) -> dict[str, str]:
         return {"from": rfc3339(self.start), "to": rfc3339(self.end)}
+
+    def describe(self) -> str:
+        """`2026-05-01 → 2026-05-31` for whole days, else RFC 3339 times, ends included."""
+        start = rfc3339(self.start)
+        whole_days = start.endswith("T00:00:00Z") and len(self.inclusive_end()) == 10
+        return f"{start[:10] if whole_days else start} → {self.inclusive_end()}"
+
+    def inclusive_end(self) -> str:
+        """The end as `--to` takes it: the last whole day, or the last moment, inside."""
+        if self.end == datetime(self.end.year, self.end.month, self.end.day, tzinfo=UTC):
+            return (self.end - timedelta(days=1)).date().isoformat()
+        step = timedelta(seconds=1) if self.end.microsecond == 0 else timedelta(microseconds=1)
+        return rfc3339(self.end - step)
 
 
 @dataclass(frozen=True)
@@ -193,9 +218,15 @@ def validate(request: ExportRequest) -> ExportRequest:
         raise ExportRequestError(
             "type", f"unknown type {request.export_type!r}; use one of {', '.join(EXPORT_TYPES)}"
         )
-    if request.format not in TABULAR_FORMATS:
+    formats = TABULAR_FORMATS + REPORT_FORMATS
+    if request.format not in formats and not _FRAMEWORK_FORMAT.match(request.format):
         raise ExportRequestError(
-            "format", f"unknown format {request.format!r}; use one of {', '.join(TABULAR_FORMATS)}"
+            "format", f"unknown format {request.format!r}; use one of {', '.join(formats)}"
+        )
+    if request.format not in TABULAR_FORMATS and request.export_type != "events":
+        raise ExportRequestError(
+            "type",
+            f"{request.format} reports cover decision events; use --type events (the default)",
         )
     filters = request.filters
     _check_values("action", filters.action, ACTIONS)
@@ -211,3 +242,63 @@ def validate(request: ExportRequest) -> ExportRequest:
                 f"filters for {request.export_type}: {', '.join(allowed)}",
             )
     return request
+
+
+# The fields of a request as run config and request files hold them (`from`/`to` inclusive).
+REQUEST_FIELDS = (
+    "type", "format", "from", "to", "last", "filters", "name", "title", "description",
+    "raw_content",
+)  # fmt: skip
+LIST_FILTERS = tuple(name for name in EVENT_FILTERS if name != "min_severity")
+
+
+def request_from_fields(fields: Mapping[str, Any], now: datetime) -> ExportRequest:
+    """A validated request from plain fields (run config, request files); errors name the field."""
+    unknown = sorted(set(fields) - set(REQUEST_FIELDS))
+    if unknown:
+        raise ExportRequestError(
+            unknown[0], f"unknown field; a request has {', '.join(REQUEST_FIELDS)}"
+        )
+    raw_filters = fields.get("filters") or {}
+    if not isinstance(raw_filters, Mapping):
+        raise ExportRequestError("filters", 'must be an object such as {"team": ["legal"]}')
+    for name in raw_filters:
+        if name not in EVENT_FILTERS:
+            raise ExportRequestError(
+                f"filter {name}", f"unknown filter; use one of {', '.join(EVENT_FILTERS)}"
+            )
+    lists = {}
+    for name in LIST_FILTERS:
+        values = raw_filters.get(name) or []
+        values = [values] if isinstance(values, str) else values
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            raise ExportRequestError(f"filter {name}", "must be a list of strings")
+        lists[name] = tuple(values)
+    window = build_window(fields.get("from"), fields.get("to"), fields.get("last"), now)
+    return validate(
+        ExportRequest(
+            window=window,
+            format=str(fields.get("format") or "csv").lower(),
+            export_type=str(fields.get("type") or "events"),
+            filters=Filters(**lists, min_severity=raw_filters.get("min_severity") or None),
+            name=fields.get("name"),
+            title=fields.get("title"),
+            description=fields.get("description"),
+            raw_content=bool(fields.get("raw_content", False)),
+        )
+    )
+
+
+def request_to_fields(request: ExportRequest) -> dict[str, Any]:
+    """The plain fields of a request, its window resolved: the same request when read back."""
+    return {
+        "type": request.export_type,
+        "format": request.format,
+        "from": rfc3339(request.window.start),
+        "to": request.window.inclusive_end(),
+        "filters": request.filters.active(),
+        "name": request.name,
+        "title": request.title,
+        "description": request.description,
+        "raw_content": request.raw_content,
+    }

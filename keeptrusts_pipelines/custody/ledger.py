@@ -1,0 +1,179 @@
+"""The custody ledger: an append-only, hash-chained record of every export action.
+
+Each entry's hash covers its own fields and the previous entry's hash, so an edited, deleted,
+inserted or reordered entry breaks the chain at a sequence number `verify` names. Stored
+through SQLAlchemy: SQLite under KEEPTRUSTS_HOME by default, PostgreSQL in production.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+
+ACTIONS = (
+    "created",
+    "completed",
+    "failed",
+    "delivered",
+    "downloaded",
+    "deleted",
+    "expired",
+    "verified",
+)
+GENESIS = "0" * 64
+# Concurrent writers race for the next sequence number; the loser reads the new head and retries.
+APPEND_ATTEMPTS = 20
+
+metadata = sa.MetaData()
+entries_table = sa.Table(
+    "custody_ledger",
+    metadata,
+    sa.Column("sequence", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("recorded_at", sa.String(32), nullable=False),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("action", sa.String(20), nullable=False),
+    sa.Column("export_id", sa.String(100), nullable=False),
+    sa.Column("run_id", sa.String(64), nullable=False),
+    sa.Column("artifact_sha256", sa.String(64), nullable=False),
+    sa.Column("detail", sa.Text, nullable=False),
+    # Once per key: a re-executed step records its action once, not twice.
+    sa.Column("idempotency_key", sa.String(300), unique=True, nullable=True),
+    sa.Column("previous_hash", sa.String(64), nullable=False),
+    sa.Column("entry_hash", sa.String(64), nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class Entry:
+    sequence: int
+    recorded_at: str
+    actor: str
+    action: str
+    export_id: str
+    run_id: str
+    artifact_sha256: str
+    detail: str
+    idempotency_key: str | None
+    previous_hash: str
+    entry_hash: str
+
+    def expected_hash(self) -> str:
+        fields = asdict(self)
+        fields.pop("entry_hash")
+        canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    entries: int
+    head: str
+    first_bad_sequence: int | None
+    problem: str | None
+
+    @property
+    def intact(self) -> bool:
+        return self.first_bad_sequence is None
+
+
+class CustodyLedger:
+    def __init__(self, url: str) -> None:
+        self.engine = sa.create_engine(url)
+        metadata.create_all(self.engine)
+
+    def append(
+        self,
+        action: str,
+        export_id: str,
+        *,
+        actor: str,
+        run_id: str = "",
+        artifact_sha256: str = "",
+        detail: dict[str, object] | None = None,
+        idempotency_key: str | None = None,
+        now: datetime | None = None,
+    ) -> Entry:
+        """Add an entry at the head; with `idempotency_key`, an earlier entry with it is returned.
+
+        `detail` holds ids, counts and hashes only, never event content.
+        """
+        if action not in ACTIONS:
+            raise ValueError(f"unknown custody action {action!r}; use one of {', '.join(ACTIONS)}")
+        for _ in range(APPEND_ATTEMPTS):
+            with self.engine.begin() as connection:
+                if idempotency_key is not None:
+                    earlier = connection.execute(
+                        sa.select(entries_table).where(
+                            entries_table.c.idempotency_key == idempotency_key
+                        )
+                    ).first()
+                    if earlier is not None:
+                        return Entry(**earlier._mapping)
+                head = connection.execute(
+                    sa.select(entries_table.c.sequence, entries_table.c.entry_hash)
+                    .order_by(entries_table.c.sequence.desc())
+                    .limit(1)
+                ).first()
+                sequence, previous = (head[0] + 1, head[1]) if head else (1, GENESIS)
+                draft = Entry(
+                    sequence=sequence,
+                    recorded_at=(now or datetime.now(UTC)).isoformat().replace("+00:00", "Z"),
+                    actor=actor,
+                    action=action,
+                    export_id=export_id,
+                    run_id=run_id,
+                    artifact_sha256=artifact_sha256,
+                    detail=json.dumps(detail or {}, sort_keys=True, separators=(",", ":")),
+                    idempotency_key=idempotency_key,
+                    previous_hash=previous,
+                    entry_hash="",
+                )
+                entry = Entry(**{**asdict(draft), "entry_hash": draft.expected_hash()})
+                try:
+                    connection.execute(entries_table.insert().values(**asdict(entry)))
+                except sa.exc.IntegrityError:
+                    continue  # another writer took this sequence number (or this key)
+                return entry
+        raise RuntimeError(f"custody ledger: could not append after {APPEND_ATTEMPTS} attempts")
+
+    def entries(self, export_id: str | None = None) -> Iterator[Entry]:
+        query = sa.select(entries_table).order_by(entries_table.c.sequence)
+        if export_id is not None:
+            query = query.where(entries_table.c.export_id == export_id)
+        with self.engine.connect() as connection:
+            for row in connection.execute(query):
+                yield Entry(**row._mapping)
+
+    def head(self) -> tuple[int, str]:
+        """(sequence, hash) of the newest entry; (0, GENESIS) when empty."""
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                sa.select(entries_table.c.sequence, entries_table.c.entry_hash)
+                .order_by(entries_table.c.sequence.desc())
+                .limit(1)
+            ).first()
+        return (row[0], row[1]) if row else (0, GENESIS)
+
+    def verify(self) -> ChainReport:
+        """Walk the chain from the first entry; name the first sequence number that breaks it."""
+        previous, count = GENESIS, 0
+        for count, entry in enumerate(self.entries(), 1):
+            problem = None
+            if entry.sequence != count:
+                problem = f"expected sequence {count}, found {entry.sequence} (entry missing)"
+            elif entry.previous_hash != previous:
+                problem = "previous_hash does not match the entry before (removed or reordered)"
+            elif entry.entry_hash != entry.expected_hash():
+                problem = "entry_hash does not match its fields (edited)"
+            if problem:
+                return ChainReport(count - 1, previous, min(entry.sequence, count), problem)
+            previous = entry.entry_hash
+        return ChainReport(count, previous, None, None)
+
+    def close(self) -> None:
+        self.engine.dispose()

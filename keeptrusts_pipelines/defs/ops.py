@@ -1,0 +1,262 @@
+"""Ops of the export jobs: run one export request; expire artifacts past their time.
+
+The run config is the export request; the run's tags say which export it is, so the Runs
+page filters by export id, format, window and filters. Nothing from the events themselves
+(prompts, outputs, user ids) reaches tags, metadata, logs or error messages: only ids,
+counts and hashes do.
+"""
+
+from datetime import UTC, datetime, timedelta
+
+import dagster as dg
+from pydantic import Field
+
+from keeptrusts_pipelines.defs.resources import (
+    CustodyResource,
+    EvidenceResource,
+    ExportsResource,
+    LakeResource,
+)
+from keeptrusts_pipelines.errors import KeeptrustsError
+from keeptrusts_pipelines.exports.delivery import deliver_export
+from keeptrusts_pipelines.exports.engine import run_export
+from keeptrusts_pipelines.exports.lifecycle import clear_failure, expire_due, record_failure
+from keeptrusts_pipelines.lake.retention import load_holds, plan_retention, prune, retention_hours
+from keeptrusts_pipelines.model.export_request import (
+    EVENT_FILTERS,
+    ExportRequest,
+    request_from_fields,
+)
+from keeptrusts_pipelines.model.export_runs import (
+    ACTOR_TAG,
+    EXPORT_ID_TAG,
+    export_id_for_run,
+    request_tags,
+)
+from keeptrusts_pipelines.settings import legal_holds_path
+
+# Days a Launchpad run covers when it names no window: the last full week of closed days.
+DEFAULT_WINDOW_DAYS = 7
+
+
+class ExportConfig(dg.Config):
+    """An export request. Windows are dates or RFC 3339 times, ends included."""
+
+    export_type: str = Field(
+        default="events", description="events, escalations, config-history or conversations."
+    )
+    format: str = Field(default="csv", description="csv, json, jsonl or parquet.")
+    window_from: str | None = Field(
+        default=None, description="Start (2026-05-01 or 2026-05-01T00:00:00Z); default 7 days ago."
+    )
+    window_to: str | None = Field(
+        default=None, description="End, included (a date covers its whole day); default yesterday."
+    )
+    last: str | None = Field(
+        default=None, description="Instead of from/to: 24h, 7d, 30d or 90d ending when it runs."
+    )
+    policy: list[str] = Field(default=[], description="Deciding or evaluated policy (any of).")
+    action: list[str] = Field(default=[], description="allow, block, redact, escalate (any of).")
+    result: list[str] = Field(default=[], description="passed, blocked, modified, escalated.")
+    gateway: list[str] = Field(default=[], description="Gateways (any of).")
+    consumer_group: list[str] = Field(default=[], description="Consumer groups (any of).")
+    team: list[str] = Field(default=[], description="Teams (any of).")
+    user: list[str] = Field(default=[], description="Users (any of).")
+    model: list[str] = Field(default=[], description="Models (any of).")
+    min_severity: str | None = Field(
+        default=None, description="info, low, medium, high or critical: this or above."
+    )
+    name: str | None = Field(default=None, description="Label; also the artifact's file name.")
+    title: str | None = Field(default=None, description="Title for reports.")
+    description: str | None = Field(default=None, description="Notes for auditors.")
+    raw_content: bool = Field(
+        default=False, description="Export prompts and outputs unredacted (recorded)."
+    )
+    s3_bucket: str | None = Field(
+        default=None, description="Deliver the artifact to this bucket (AWS, MinIO, R2)."
+    )
+    s3_prefix: str = Field(default="", description="Key prefix in the bucket.")
+    s3_region: str | None = Field(default=None, description="Bucket region; AWS_REGION if unset.")
+
+    def request(self, now: datetime) -> ExportRequest:
+        """The validated request; raises ExportRequestError naming the field."""
+        start, end = self.window_from, self.window_to
+        if start is None and end is None and self.last is None:
+            today = now.astimezone(UTC).date()
+            start = (today - timedelta(days=DEFAULT_WINDOW_DAYS)).isoformat()
+            end = (today - timedelta(days=1)).isoformat()
+        filters = {name: getattr(self, name) for name in EVENT_FILTERS if getattr(self, name)}
+        return request_from_fields(
+            {
+                "type": self.export_type,
+                "format": self.format,
+                "from": start,
+                "to": end,
+                "last": self.last,
+                "filters": filters,
+                "name": self.name,
+                "title": self.title,
+                "description": self.description,
+                "raw_content": self.raw_content,
+            },
+            now,
+        )
+
+
+def export_id_of(run: dg.DagsterRun) -> str:
+    return run.tags.get(EXPORT_ID_TAG) or export_id_for_run(run.run_id)
+
+
+@dg.op(
+    out=dg.Out(dg.Nothing),
+    description="Export a window of the lake in a format, filtered, redacted unless raw content "
+    "is asked for; record it in the custody ledger.",
+)
+def export_artifact(
+    context: dg.OpExecutionContext,
+    config: ExportConfig,
+    lake: LakeResource,
+    exports: ExportsResource,
+    custody: CustodyResource,
+) -> None:
+    export_id = export_id_of(context.run)
+    actor = context.run.tags.get(ACTOR_TAG) or context.run.tags.get("dagster/user") or "dagster"
+    ledger = custody.ledger()
+    started = datetime.now(UTC)
+
+    def fail(message: str) -> dg.Failure:
+        record_failure(exports.path(), export_id, message, datetime.now(UTC))
+        ledger.append(
+            "failed",
+            export_id,
+            actor=actor,
+            run_id=context.run_id,
+            idempotency_key=f"failed:{context.run_id}",
+        )
+        return dg.Failure(description=message)
+
+    try:
+        request = config.request(started)
+    except KeeptrustsError as error:
+        raise fail(str(error)) from None
+    context.instance.add_run_tags(context.run_id, request_tags(request, export_id))
+    ledger.append(
+        "created",
+        export_id,
+        actor=actor,
+        run_id=context.run_id,
+        detail={"type": request.export_type, "format": request.format},
+        idempotency_key=f"created:{export_id}",
+    )
+    try:
+        result = run_export(
+            request,
+            lake.layout(),
+            exports.path(),
+            export_id=export_id,
+            part_bytes=exports.part_bytes,
+            ttl=timedelta(days=exports.ttl_days),
+            provenance={
+                "run_id": context.run_id,
+                "custody_ledger_head": dict(zip(("sequence", "hash"), ledger.head(), strict=True)),
+            },
+        )
+    except KeeptrustsError as error:
+        raise fail(str(error)) from None
+    except Exception as error:
+        # Messages of other errors may quote data; only the kind of error leaves the process.
+        raise fail(f"the export stopped with {type(error).__name__}; retry the run") from None
+    clear_failure(exports.path(), export_id)
+    ledger.append(
+        "completed",
+        export_id,
+        actor=actor,
+        run_id=context.run_id,
+        artifact_sha256=result.sha256,
+        detail={"records": result.records, "bytes": result.bytes, "parts": result.parts},
+        idempotency_key=f"completed:{export_id}:{result.sha256}",
+    )
+    context.log.info(f"{export_id}: {result.records} records, {result.bytes} bytes")
+    delivered = {}
+    if config.s3_bucket:
+        try:
+            delivered = deliver_export(
+                result, export_id, config.s3_bucket, config.s3_prefix, config.s3_region
+            )
+        except KeeptrustsError as error:
+            raise fail(f"the export is complete but was not delivered: {error}") from None
+        ledger.append(
+            "delivered",
+            export_id,
+            actor=actor,
+            run_id=context.run_id,
+            artifact_sha256=result.sha256,
+            detail=delivered,
+            idempotency_key=f"delivered:{export_id}:{result.sha256}",
+        )
+        context.log.info(f"{export_id}: delivered to {delivered['uri']}")
+    context.add_output_metadata(
+        {
+            **{f"delivery_{k}": dg.MetadataValue.text(str(v)) for k, v in delivered.items()},
+            "export_id": dg.MetadataValue.text(export_id),
+            "records": dg.MetadataValue.int(result.records),
+            "bytes": dg.MetadataValue.int(result.bytes),
+            "sha256": dg.MetadataValue.text(result.sha256),
+            "artifact": dg.MetadataValue.path(result.artifact),
+            "parts": dg.MetadataValue.int(result.parts),
+            "expires_at": dg.MetadataValue.text(result.expires_at or ""),
+            "warnings": dg.MetadataValue.json(result.warnings),
+            "partitions_read": dg.MetadataValue.int(len(result.partitions)),
+            "content": dg.MetadataValue.text(result.request["content"]),
+        }
+    )
+
+
+@dg.op(
+    out=dg.Out(dg.Nothing),
+    description="Remove the artifacts of exports past their expiry; keep their records.",
+)
+def expired_exports(
+    context: dg.OpExecutionContext, exports: ExportsResource, custody: CustodyResource
+) -> None:
+    removed = expire_due(exports.path(), custody.ledger())
+    context.log.info(f"{len(removed)} export(s) expired")
+    context.add_output_metadata({"expired": dg.MetadataValue.json(removed)})
+
+
+@dg.op(
+    out=dg.Out(dg.Nothing),
+    description="Prune lake days past KEEPTRUSTS_EVENT_RETENTION_HOURS that a delivered "
+    "evidence bundle covers and no legal hold keeps; report every day considered.",
+)
+def pruned_lake_days(
+    context: dg.OpExecutionContext, lake: LakeResource, evidence: EvidenceResource
+) -> None:
+    hours = retention_hours()
+    if hours is None:
+        context.log.info("KEEPTRUSTS_EVENT_RETENTION_HOURS is not set: nothing is pruned")
+        context.add_output_metadata({"pruned": dg.MetadataValue.json([])})
+        return
+    decisions = plan_retention(
+        lake.layout(),
+        evidence.path(),
+        datetime.now(UTC),
+        hours,
+        load_holds(legal_holds_path()),
+    )
+    removed = prune(lake.layout(), decisions)
+    context.log.info(
+        f"{sum(d.pruned for d in decisions)} day(s) pruned, "
+        f"{sum(not d.pruned for d in decisions)} kept, {len(removed)} file(s) removed"
+    )
+    context.add_output_metadata(
+        {
+            "retention_hours": dg.MetadataValue.int(hours),
+            "pruned": dg.MetadataValue.json(
+                [{"day": d.day, "why": d.reason} for d in decisions if d.pruned]
+            ),
+            "kept": dg.MetadataValue.json(
+                [{"day": d.day, "why": d.reason} for d in decisions if not d.pruned]
+            ),
+        }
+    )

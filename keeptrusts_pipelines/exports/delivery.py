@@ -1,0 +1,29 @@
+"""An ad-hoc export delivered to S3: its artifact (and provenance statement) under
+`<prefix>/<export_id>/`, create-once, with the object's URI recorded beside the artifact."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from keeptrusts_pipelines.delivery.s3 import deliver, target_from_environment
+from keeptrusts_pipelines.evidence.provenance import SUFFIX
+from keeptrusts_pipelines.exports.engine import ExportResult
+from keeptrusts_pipelines.exports.lifecycle import read_record, write_record
+
+
+def deliver_export(
+    result: ExportResult, export_id: str, bucket: str, prefix: str, region: str | None
+) -> dict[str, object]:
+    """Upload a completed export; what was delivered (uri, version id, sha256)."""
+    target = target_from_environment(bucket, prefix, region)
+    artifact = Path(result.artifact)
+    sent = deliver(artifact, target, name=f"{export_id}/{artifact.name}")
+    provenance = Path(str(artifact) + SUFFIX)
+    if provenance.exists():
+        deliver(provenance, target, name=f"{export_id}/{provenance.name}")
+    delivered = {"uri": sent.uri, "version_id": sent.version_id, "sha256": sent.sha256}
+    exports_root = artifact.parent.parent
+    record = read_record(exports_root, export_id)
+    if record is not None:
+        write_record(exports_root, export_id, {**record, "delivery": delivered})
+    return delivered

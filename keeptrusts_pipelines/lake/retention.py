@@ -1,0 +1,144 @@
+"""Retention: prune daily partitions past `KEEPTRUSTS_EVENT_RETENTION_HOURS`, but only days a
+delivered evidence bundle covers and no legal hold keeps. Every day considered is reported:
+pruned (with the bundle that covers it) or kept (with why). Nothing is deleted silently.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import yaml
+
+from keeptrusts_pipelines.errors import ConfigurationError
+from keeptrusts_pipelines.lake.layout import LakeLayout
+from keeptrusts_pipelines.model.days import day_bounds
+
+# Pruned with a day: the events and their escalations. Config history stays: it is small and
+# later evidence traces events to it.
+PRUNED_TABLES = ("decision_events", "escalations")
+DELIVERY_RECORD = "delivery.json"
+RECORD = "export.json"
+
+
+@dataclass(frozen=True)
+class Hold:
+    start: date
+    end: date
+    team: str | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class Decision:
+    day: str
+    pruned: bool
+    reason: str
+
+
+def retention_hours() -> int | None:
+    """`KEEPTRUSTS_EVENT_RETENTION_HOURS`; unset, nothing is pruned."""
+    text = os.environ.get("KEEPTRUSTS_EVENT_RETENTION_HOURS")
+    if not text:
+        return None
+    if not text.isdigit() or int(text) < 24:
+        raise ConfigurationError(
+            f"KEEPTRUSTS_EVENT_RETENTION_HOURS={text!r}: use whole hours, at least 24"
+        )
+    return int(text)
+
+
+def load_holds(path: Path | None) -> list[Hold]:
+    """Legal holds: `KEEPTRUSTS_LEGAL_HOLD=1` holds everything; a holds file lists ranges
+    `{from: 2026-01-01, to: 2026-03-31, team: legal, reason: "case 42"}` (team optional)."""
+    holds = []
+    if os.environ.get("KEEPTRUSTS_LEGAL_HOLD", "").lower() in ("1", "true", "yes"):
+        holds.append(Hold(date.min, date.max, None, "KEEPTRUSTS_LEGAL_HOLD is set"))
+    if path is None or not path.exists():
+        return holds
+    document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    for index, entry in enumerate(document.get("holds") or []):
+        try:
+            start, end = (
+                date.fromisoformat(str(entry["from"])),
+                date.fromisoformat(str(entry["to"])),
+            )
+        except (KeyError, TypeError, ValueError):
+            raise ConfigurationError(
+                f"{path}: hold {index + 1} needs from and to as dates (2026-01-01)"
+            ) from None
+        reason = str(entry.get("reason") or f"legal hold {index + 1}")
+        holds.append(Hold(start, end, entry.get("team"), reason))
+    return holds
+
+
+def delivered_coverage(evidence_root: Path) -> list[tuple[datetime, datetime, str]]:
+    """(start, end, uri) of every delivered bundle whose delivered bytes are its record's."""
+    covered = []
+    for delivery_path in sorted(evidence_root.glob(f"*/{DELIVERY_RECORD}")):
+        record_path = delivery_path.with_name(RECORD)
+        if not record_path.exists():
+            continue
+        delivery = json.loads(delivery_path.read_text(encoding="utf-8"))
+        record = json.loads(record_path.read_text(encoding="utf-8"))
+        if delivery.get("sha256") != record.get("sha256"):
+            continue  # the delivered bundle was superseded locally and not delivered again
+        window = record["request"]["window"]
+        covered.append(
+            (
+                datetime.fromisoformat(window["from"].replace("Z", "+00:00")),
+                datetime.fromisoformat(window["to"].replace("Z", "+00:00")),
+                delivery["uri"],
+            )
+        )
+    return covered
+
+
+def plan_retention(
+    layout: LakeLayout,
+    evidence_root: Path,
+    now: datetime,
+    hours: int,
+    holds: list[Hold],
+) -> list[Decision]:
+    """What happens to every lake day older than `hours`: pruned, or kept and why."""
+    cutoff = now.astimezone(UTC) - timedelta(hours=hours)
+    coverage = delivered_coverage(evidence_root)
+    decisions = []
+    for day in layout.days("decision_events"):
+        start, end = day_bounds(day)
+        if end > cutoff:
+            continue
+        held = [h for h in holds if h.start <= day <= h.end]
+        if held:
+            scope = f" (team {held[0].team})" if held[0].team else ""
+            decisions.append(
+                Decision(day.isoformat(), False, f"legal hold{scope}: {held[0].reason}")
+            )
+            continue
+        covering = [uri for s, e, uri in coverage if s <= start and end <= e]
+        if not covering:
+            decisions.append(
+                Decision(day.isoformat(), False, "no delivered evidence bundle covers it yet")
+            )
+            continue
+        decisions.append(Decision(day.isoformat(), True, f"covered by {covering[0]}"))
+    return decisions
+
+
+def prune(layout: LakeLayout, decisions: list[Decision]) -> list[Path]:
+    """Delete the partition files of the days decided for pruning; the files removed."""
+    removed = []
+    for decision in decisions:
+        if not decision.pruned:
+            continue
+        day = date.fromisoformat(decision.day)
+        for table in PRUNED_TABLES:
+            path = layout.partition_file(table, day)
+            if path.exists():
+                path.unlink()
+                removed.append(path)
+    return removed

@@ -1,0 +1,57 @@
+"""Retention prunes only old days that delivered evidence covers and no legal hold keeps."""
+
+import json
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import dagster as dg
+import pytest
+import time_machine
+
+from keeptrusts_pipelines.definitions import build_definitions
+from keeptrusts_pipelines_tests.lakes import demo_lake
+
+FIRST = date(2026, 3, 1)
+
+
+def delivered_bundle(evidence: Path, name: str, start: str, end: str, sha: str = "a" * 64) -> None:
+    """A period's evidence folder as the bundle and delivery assets leave it."""
+    folder = evidence / name
+    folder.mkdir(parents=True)
+    window = {"from": f"{start}T00:00:00Z", "to": f"{end}T00:00:00Z"}
+    (folder / "export.json").write_text(json.dumps({"sha256": sha, "request": {"window": window}}))
+    (folder / "delivery.json").write_text(
+        json.dumps({"sha256": sha, "uri": f"s3://evidence/kt/{name}.tar.gz", "key": name})
+    )
+
+
+def test_only_a_covered_unheld_old_day_is_pruned(
+    keeptrusts_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lake = keeptrusts_home / "lake"
+    demo_lake(lake, FIRST, 4)  # 1 to 4 March
+    evidence = keeptrusts_home / "evidence"
+    delivered_bundle(evidence, "weekly-covered", "2026-03-01", "2026-03-03")  # 1 and 2 March
+    (keeptrusts_home / "legal_holds.yaml").write_text(
+        "holds:\n  - {from: 2026-03-02, to: 2026-03-02, team: legal, reason: case 42}\n"
+    )
+    monkeypatch.setenv("KEEPTRUSTS_EVENT_RETENTION_HOURS", "48")
+    job = build_definitions().resolve_job_def("lake_retention_job")
+    with (
+        dg.instance_for_test() as instance,
+        time_machine.travel(datetime(2026, 3, 6, 1, tzinfo=UTC)),
+    ):
+        result = job.execute_in_process(instance=instance)
+    assert result.success
+    outputs = [e for e in result.all_events if e.is_successful_output]
+    metadata = {k: v.value for k, v in outputs[0].event_specific_data.metadata.items()}
+    pruned = {entry["day"]: entry["why"] for entry in metadata["pruned"]}
+    kept = {entry["day"]: entry["why"] for entry in metadata["kept"]}
+    assert pruned == {"2026-03-01": "covered by s3://evidence/kt/weekly-covered.tar.gz"}
+    assert kept["2026-03-02"] == "legal hold (team legal): case 42"
+    assert kept["2026-03-03"] == "no delivered evidence bundle covers it yet"
+    assert "2026-03-04" not in kept and "2026-03-04" not in pruned  # within 48 hours
+    assert not (lake / "decision_events" / "date=2026-03-01" / "part-0.parquet").exists()
+    assert not (lake / "escalations" / "date=2026-03-01" / "part-0.parquet").exists()
+    for day in ("2026-03-02", "2026-03-03", "2026-03-04"):
+        assert (lake / "decision_events" / f"date={day}" / "part-0.parquet").exists()
