@@ -149,12 +149,13 @@ def tick_requests(tick: datetime, present: list[str]) -> list[str]:
             instance.report_runless_asset_event(
                 dg.AssetMaterialization(asset_key="decision_events", partition=day)
             )
-        context = dg.build_schedule_context(
+        # Closed before the instance: the tick enters an instance of its own.
+        with dg.build_schedule_context(
             instance=instance,
             scheduled_execution_time=tick,
             repository_def=definitions.get_repository_def(),
-        )
-        return [r.partition_key for r in schedule.evaluate_tick(context).run_requests]
+        ) as context:
+            return [r.partition_key for r in schedule.evaluate_tick(context).run_requests]
 
 
 def test_daily_schedule_requests_the_day_just_closed() -> None:
