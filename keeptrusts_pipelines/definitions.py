@@ -36,6 +36,7 @@ from keeptrusts_pipelines.defs.sensors import (
     export_failed_sensor,
     export_inbox_sensor,
 )
+from keeptrusts_pipelines.delivery.s3 import target_from_environment
 from keeptrusts_pipelines.errors import ConfigurationError
 from keeptrusts_pipelines.settings import (
     custody_url,
@@ -83,15 +84,15 @@ def delivery_resource() -> DeliveryResource:
     parsed = urlparse(url)
     if parsed.scheme != "s3" or not parsed.netloc:
         raise ConfigurationError(f"KEEPTRUSTS_EVIDENCE_S3_URL={url!r}: use s3://bucket/prefix")
-    lock_days = os.environ.get("KEEPTRUSTS_S3_OBJECT_LOCK_DAYS")
+    target = target_from_environment(parsed.netloc, parsed.path.strip("/"))
     return DeliveryResource(
-        bucket=parsed.netloc,
-        prefix=parsed.path.strip("/"),
-        region=os.environ.get("AWS_REGION") or None,
-        endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None,
-        checksum=os.environ.get("KEEPTRUSTS_S3_CHECKSUM", "sha256"),
-        object_lock_mode=os.environ.get("KEEPTRUSTS_S3_OBJECT_LOCK_MODE") or None,
-        object_lock_days=int(lock_days) if lock_days else None,
+        bucket=target.bucket,
+        prefix=target.prefix,
+        region=target.region,
+        endpoint_url=target.endpoint_url,
+        checksum=target.checksum,
+        object_lock_mode=target.lock_mode,
+        object_lock_days=target.lock_days,
     )
 
 

@@ -58,28 +58,31 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def s3_endpoint() -> Iterator[str]:
+def start_moto(port: int) -> subprocess.Popen:
     """moto's S3 server as a separate process on loopback: a real HTTP endpoint, not a mock."""
-    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    endpoint = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
+            return process
         except OSError:
             time.sleep(0.2)
-    else:
-        process.kill()
-        pytest.fail(f"moto server did not start on {endpoint}")
+    process.kill()
+    raise RuntimeError(f"moto's S3 server did not start on port {port}")
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """One loopback S3 server for the session."""
+    port = free_port()
+    process = start_moto(port)
     try:
-        yield endpoint
+        yield f"http://127.0.0.1:{port}"
     finally:
         process.terminate()
         process.wait(timeout=10)

@@ -1,9 +1,6 @@
 """Delivery to a real S3 endpoint on loopback (moto's server): create-once keys, checksums,
 multipart, Object Lock, an outage and its recovery, and the Test Connection probe."""
 
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,24 +17,7 @@ from keeptrusts_pipelines.delivery.s3 import (
     presigned_url,
 )
 from keeptrusts_pipelines.errors import ConfigurationError
-from keeptrusts_pipelines_tests.conftest import free_port
-
-
-def start_moto(port: int) -> subprocess.Popen:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return process
-        except OSError:
-            time.sleep(0.2)
-    process.kill()
-    raise RuntimeError(f"moto did not start on port {port}")
+from keeptrusts_pipelines_tests.conftest import free_port, start_moto
 
 
 @pytest.fixture
