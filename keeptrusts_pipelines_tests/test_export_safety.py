@@ -204,3 +204,29 @@ def test_a_hint_that_matches_a_marker_is_refused(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigurationError, match=r"rule email: requires 'MAIL' matches the marker"):
         load_policy(rules)
+
+
+def test_the_screen_sets_aside_only_values_no_rule_changes() -> None:
+    policy = load_policy()
+    # Non-ASCII letters beside the values: Unicode word boundaries differ from ASCII ones there.
+    values = [
+        *(f"{prefix}{value}{suffix}" for value in PII_CORPUS for prefix, suffix in
+          (("", ""), ("é", "ñ"), ("ü ", " ß"), ("x", "y"))),
+        *NOT_PII,
+        None,
+        "",
+    ]  # fmt: skip
+    screened = policy.apply(pl.DataFrame({"input": values}), "events")["input"]
+    every_value = policy._redact_candidates(pl.Series(values, dtype=pl.String))
+    assert screened.to_list() == every_value.to_list()
+
+
+def test_a_value_is_redacted_the_same_whatever_its_neighbours() -> None:
+    policy = load_policy()
+    glued = "ref x4111 1111 1111 1111y and 4111 1111 1111 1111"
+    alone = policy.apply(pl.DataFrame({"input": [glued]}), "events")["input"][0]
+    beside = policy.apply(
+        pl.DataFrame({"input": [glued, "4111 1111 1111 1111", "x4111 1111 1111 1111y"]}), "events"
+    )["input"].to_list()
+    assert alone == beside[0] == "ref x4111 1111 1111 1111y and [CARD]"
+    assert beside[1:] == ["[CARD]", "x4111 1111 1111 1111y"]

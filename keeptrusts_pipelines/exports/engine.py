@@ -6,18 +6,20 @@ Plain Python + DuckDB + Polars; no Dagster.
 import json
 import secrets
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+import polars as pl
 
 from keeptrusts_pipelines.evidence.code_version import GENERATOR, code_version, generator_version
 from keeptrusts_pipelines.evidence.provenance import statement, write_provenance
 from keeptrusts_pipelines.exports.naming import artifact_extension, artifact_stem
 from keeptrusts_pipelines.exports.parts import PartFiles, publish
-from keeptrusts_pipelines.exports.reader import PartitionRead, export_rows, plan_export
+from keeptrusts_pipelines.exports.reader import PartitionRead, Plan, export_rows, plan_export
 from keeptrusts_pipelines.exports.redaction import RedactionPolicy, load_policy
-from keeptrusts_pipelines.exports.writers import shape, writer_for
+from keeptrusts_pipelines.exports.writers import neutralise_formulas, shape, writer_for
 from keeptrusts_pipelines.lake.files import atomic_path, sha256_of
 from keeptrusts_pipelines.lake.layout import LakeLayout
 from keeptrusts_pipelines.model.export_request import (
@@ -90,16 +92,33 @@ def _write_tabular(
         staging, lambda: writer_for(request.format, header, plan.kind.records_key), part_bytes
     )
     records = 0
-    for rows in export_rows(request, plan, staging):
-        for batch in rows.collect_batches(chunk_size=BATCH_ROWS):
-            if policy is not None:
-                batch = policy.apply(batch, request.export_type)
-            output.write(shape(batch.lazy(), request.format).collect())
-            records += batch.height
-    if records == 0:  # headers and schema of an empty export
-        output.write(shape(rows.clear(), request.format).collect())
+    for batch in _prepared_batches(request, plan, staging, policy):
+        output.write(batch)
+        records += batch.height
     parts = output.close()
     return Written(parts, output.hashes, records, plan.partitions, list(plan.warnings))
+
+
+def _prepared_batches(
+    request: ExportRequest, plan: Plan, staging: Path, policy: RedactionPolicy | None
+) -> Iterator[pl.DataFrame]:
+    """The export's rows in order, in batches, redacted and shaped for the format; an empty
+    export still yields one empty batch, which carries the header or schema."""
+    produced = False
+    for rows in export_rows(request, plan, staging):
+        # Shaping is part of the streamed query; only the redacted columns wait for redaction.
+        names = rows.collect_schema().names()
+        redacted = policy.columns_of(request.export_type, names) if policy else []
+        shaped = shape(rows, request.format, redacted)
+        for batch in shaped.collect_batches(chunk_size=BATCH_ROWS):
+            if policy is not None:
+                batch = policy.apply(batch, request.export_type)
+            if redacted and request.format == "csv":
+                batch = neutralise_formulas(batch.lazy(), redacted).collect()
+            produced = produced or batch.height > 0
+            yield batch
+    if not produced:
+        yield shape(rows.clear(), request.format).collect()
 
 
 def new_export_id() -> str:

@@ -92,14 +92,16 @@ def export_rows(request: ExportRequest, plan: Plan, scratch: Path) -> Iterator[p
 
 
 def _groups(files: list[Path]) -> Iterator[list[Path]]:
+    """Consecutive partitions of at most GROUP_ROWS rows together (a larger day alone)."""
     group: list[Path] = []
     rows = 0
     for path in files:
-        group.append(path)
-        rows += pq.read_metadata(path).num_rows
-        if rows >= GROUP_ROWS:
+        day_rows = pq.read_metadata(path).num_rows
+        if group and rows + day_rows > GROUP_ROWS:
             yield group
             group, rows = [], 0
+        group.append(path)
+        rows += day_rows
     if group:
         yield group
 

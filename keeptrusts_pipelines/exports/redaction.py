@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 
 import polars as pl
@@ -27,14 +28,37 @@ class RedactionRule:
     requires: str | None = None
 
 
+# `\b` after an even number of backslashes: a word boundary, not a literal backslash and "b".
+WORD_BOUNDARY = re.compile(r"(?<!\\)((?:\\\\)*)\\b")
+ASCII_WORD_BOUNDARY = r"\1(?-u:\\b)"
+
+
+def screen_pattern(rules: tuple[RedactionRule, ...]) -> str:
+    """One pattern matching every value any rule could change (and possibly a few more).
+
+    Word boundaries become ASCII ones, which keeps the whole alternation in Rust's fast DFA;
+    beside the ASCII letters and digits the rules anchor on, an ASCII boundary stands
+    wherever a Unicode one does, so the screen never misses a value a rule would match.
+    """
+    return "|".join(f"(?:{WORD_BOUNDARY.sub(ASCII_WORD_BOUNDARY, rule.pattern)})" for rule in rules)
+
+
 @dataclass(frozen=True)
 class RedactionPolicy:
     rules: tuple[RedactionRule, ...]
     columns: dict[str, tuple[str, ...]]
 
+    @cached_property
+    def screen(self) -> str:
+        return screen_pattern(self.rules)
+
+    def columns_of(self, export_type: str, names: list[str]) -> list[str]:
+        """The redacted text columns of `export_type` among `names`."""
+        return [c for c in self.columns.get(export_type, ()) if c in names]
+
     def apply(self, frame: pl.DataFrame, export_type: str) -> pl.DataFrame:
         """`frame` with every rule applied, in order, to the text columns of `export_type`."""
-        columns = [c for c in self.columns.get(export_type, ()) if c in frame.columns]
+        columns = self.columns_of(export_type, frame.columns)
         if not columns or not self.rules or frame.height == 0:
             return frame
         # Polars releases the GIL inside its string kernels, so columns redact in parallel.
@@ -43,6 +67,15 @@ class RedactionPolicy:
         return frame.with_columns(redacted)
 
     def _redact(self, text: pl.Series) -> pl.Series:
+        # Most values hold nothing to redact: one pass of the screen sets them aside.
+        candidates = text.str.contains(self.screen).fill_null(False).arg_true()
+        if candidates.len() == 0:
+            return text
+        if candidates.len() == text.len():
+            return self._redact_candidates(text)
+        return text.scatter(candidates, self._redact_candidates(text.gather(candidates)))
+
+    def _redact_candidates(self, text: pl.Series) -> pl.Series:
         # Each hint is looked for once, in the text as stored; what an earlier rule replaced
         # cannot create a later match there except one that includes the marker's own text.
         hinted = {
@@ -63,9 +96,35 @@ class RedactionPolicy:
 
 def _replace(text: pl.Series, rule: RedactionRule) -> pl.Series:
     if rule.check == "luhn":
-        valid = _luhn_valid_matches(text, rule.pattern)
-        return text.str.replace_many(valid, [rule.marker] * len(valid)) if valid else text
+        return _replace_luhn_valid(text, rule)
     return text.str.replace_all(rule.pattern, rule.marker.replace("$", "$$"))
+
+
+def _replace_luhn_valid(text: pl.Series, rule: RedactionRule) -> pl.Series:
+    """Each match of the rule whose digits pass the Luhn check, in its own value only.
+
+    Every match is first wrapped in two characters the values do not hold, so replacing the
+    valid ones as literals cannot touch the same digits elsewhere in another value.
+    """
+    valid = _luhn_valid_matches(text, rule.pattern)
+    if not valid:
+        return text
+    start, end = _unused_characters(text)
+    wrapped = text.str.replace_all(rule.pattern, f"{start}${{0}}{end}")
+    replaced = wrapped.str.replace_many(
+        [f"{start}{match}{end}" for match in valid], [rule.marker] * len(valid)
+    )
+    return replaced.str.replace_all(f"[{start}{end}]", "")
+
+
+def _unused_characters(text: pl.Series) -> tuple[str, str]:
+    """Two private-use characters that occur in none of `text`'s values."""
+    unused = (
+        character
+        for character in map(chr, range(0xE000, 0xF900))
+        if not text.str.contains(character, literal=True).any()
+    )
+    return next(unused), next(unused)
 
 
 def _luhn_valid_matches(text: pl.Series, pattern: str) -> list[str]:

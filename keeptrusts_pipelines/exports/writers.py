@@ -1,6 +1,7 @@
 """Format writers: each turns a stream of shaped record batches into one file."""
 
 import json
+from collections.abc import Sequence
 from typing import BinaryIO, Protocol
 
 import polars as pl
@@ -19,13 +20,18 @@ class FormatWriter(Protocol):
     def end(self) -> None: ...
 
 
-def shape(frame: pl.LazyFrame, file_format: str) -> pl.LazyFrame:
+def shape(frame: pl.LazyFrame, file_format: str, redacted: Sequence[str] = ()) -> pl.LazyFrame:
     """Rows as the format shows them: text formats get RFC 3339 times; CSV gets nested values
-    as JSON and no cell a spreadsheet would run."""
+    as JSON and no cell a spreadsheet would run, except in the `redacted` columns, which
+    `neutralise_formulas` treats once redaction has run."""
     if file_format == "parquet":
         return frame
     frame = _times_as_text(frame)
-    return _neutralise_formulas(_nested_as_json(frame)) if file_format == "csv" else frame
+    if file_format != "csv":
+        return frame
+    frame = _nested_as_json(frame)
+    text = [name for name, dtype in frame.collect_schema().items() if dtype == pl.String]
+    return neutralise_formulas(frame, [name for name in text if name not in redacted])
 
 
 def _times_as_text(frame: pl.LazyFrame) -> pl.LazyFrame:
@@ -60,14 +66,14 @@ def _nested_as_json(frame: pl.LazyFrame) -> pl.LazyFrame:
     return frame.with_columns(columns)
 
 
-def _neutralise_formulas(frame: pl.LazyFrame) -> pl.LazyFrame:
-    text = [name for name, dtype in frame.collect_schema().items() if dtype == pl.String]
+def neutralise_formulas(frame: pl.LazyFrame, columns: Sequence[str]) -> pl.LazyFrame:
+    """`columns` with a leading `'` where a spreadsheet would run the cell as a formula."""
     return frame.with_columns(
         pl.when(pl.col(name).str.contains(FORMULA_START))
         .then(pl.concat_str(pl.lit("'"), pl.col(name)))
         .otherwise(pl.col(name))
         .alias(name)
-        for name in text
+        for name in columns
     )
 
 
