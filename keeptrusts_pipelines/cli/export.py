@@ -30,6 +30,7 @@ from keeptrusts_pipelines.exports.reader import plan_export, preview
 from keeptrusts_pipelines.lake.files import atomic_path
 from keeptrusts_pipelines.lake.layout import LakeLayout
 from keeptrusts_pipelines.model.export_request import (
+    FORMATS_HELP,
     ExportRequest,
     Filters,
     build_window,
@@ -51,7 +52,7 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="One JSON object for mach
 TypeOption = Annotated[
     str, typer.Option("--type", help="events, escalations, config-history or conversations.")
 ]
-FormatOption = Annotated[str, typer.Option("--format", help="csv, json, jsonl or parquet.")]
+FormatOption = Annotated[str, typer.Option("--format", help=FORMATS_HELP)]
 FromOption = Annotated[
     str | None, typer.Option("--from", help="Start: a date or RFC 3339 time (UTC).")
 ]

@@ -24,6 +24,7 @@ from keeptrusts_pipelines.exports.lifecycle import clear_failure, expire_due, re
 from keeptrusts_pipelines.lake.retention import load_holds, plan_retention, prune, retention_hours
 from keeptrusts_pipelines.model.export_request import (
     EVENT_FILTERS,
+    FORMATS_HELP,
     ExportRequest,
     request_from_fields,
 )
@@ -45,7 +46,7 @@ class ExportConfig(dg.Config):
     export_type: str = Field(
         default="events", description="events, escalations, config-history or conversations."
     )
-    format: str = Field(default="csv", description="csv, json, jsonl or parquet.")
+    format: str = Field(default="csv", description=FORMATS_HELP)
     window_from: str | None = Field(
         default=None, description="Start (2026-05-01 or 2026-05-01T00:00:00Z); default 7 days ago."
     )

@@ -25,6 +25,11 @@ REPORT_FORMATS = (
     "compliance-ens",
     "compliance-all",
 )
+# How help texts list the formats.
+FORMATS_HELP = (
+    "csv, json, jsonl, parquet; pdf, transcript-pdf; compliance-aesia, compliance-aepd, "
+    "compliance-ens (or another catalog's compliance-<name>), compliance-all."
+)
 _FRAMEWORK_FORMAT = re.compile(r"^compliance-[a-z0-9][a-z0-9-]*$")
 QUICK_RANGES = {
     "24h": timedelta(hours=24),
