@@ -141,7 +141,12 @@ def luhn(candidate: str) -> bool:
 METHODS = {"engine": engine_export, "duckdb-copy": duckdb_copy, "naive": naive_export}
 
 
-def measure(events: int, method: str, file_format: str) -> tuple[float, float]:
+def median(runs: list[tuple[float, float]]) -> tuple[float, float]:
+    """The run of median time: (seconds, peak RSS in MiB)."""
+    return sorted(runs)[len(runs) // 2]
+
+
+def measure_once(events: int, method: str, file_format: str) -> tuple[float, float]:
     """(seconds, peak RSS in MiB) of one export, run in a fresh process."""
     command = [
         sys.executable,
@@ -164,6 +169,9 @@ def main() -> None:
     parser.add_argument(
         "--naive-max", type=int, default=1_000_000, help="Largest lake to run naive on."
     )
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="Runs of the engine and COPY (median shown)."
+    )
     arguments = parser.parse_args()
     if arguments.one:
         events, method, file_format = int(arguments.one[0]), arguments.one[1], arguments.one[2]
@@ -176,17 +184,26 @@ def main() -> None:
         subprocess.run(["rm", "-rf", str(out)], check=True)
         return
     header = ("events", "format", "method", "seconds", "peak MiB", "x COPY", "naive/engine")
-    print("{:>10} {:<8} {:<12} {:>8} {:>9} {:>7} {:>12}".format(*header))
+    print(f"# medians of {arguments.repeat} runs (naive: one run)", flush=True)
+    print("{:>10} {:<8} {:<12} {:>8} {:>9} {:>7} {:>12}".format(*header), flush=True)
     for events in [int(size) for size in arguments.sizes.split(",")]:
         files = files_of(build_lake(events))
         held = duckdb.sql(f"SELECT count(*) FROM read_parquet({files!r})").fetchall()[0][0]
-        print(f"# lake for {events:,}: {held:,} events in {len(files)} days")
+        print(f"# lake for {events:,}: {held:,} events in {len(files)} days", flush=True)
         for file_format in ("csv", "jsonl", "parquet"):
-            results = {}
-            for method in METHODS:
-                if method == "naive" and (file_format == "parquet" or events > arguments.naive_max):
-                    continue
-                results[method] = measure(events, method, file_format)
+            methods = [
+                method
+                for method in METHODS
+                if method != "naive" or (file_format != "parquet" and events <= arguments.naive_max)
+            ]
+            runs: dict[str, list[tuple[float, float]]] = {method: [] for method in methods}
+            # Rounds alternate the methods, so a slow spell of the machine hits them alike.
+            for round_number in range(arguments.repeat):
+                for method in methods:
+                    # The naive export is an order of magnitude slower: one run tells enough.
+                    if method != "naive" or round_number == 0:
+                        runs[method].append(measure_once(events, method, file_format))
+            results = {method: median(method_runs) for method, method_runs in runs.items()}
             copy_seconds = results["duckdb-copy"][0]
             for method, (seconds, peak) in results.items():
                 speedup = ""
@@ -194,7 +211,8 @@ def main() -> None:
                     speedup = f"{results['naive'][0] / seconds:.1f}"
                 print(
                     f"{events:>10,} {file_format:<8} {method:<12} {seconds:>8.2f} {peak:>9,.0f} "
-                    f"{seconds / copy_seconds:>7.2f} {speedup:>12}"
+                    f"{seconds / copy_seconds:>7.2f} {speedup:>12}",
+                    flush=True,
                 )
 
 
