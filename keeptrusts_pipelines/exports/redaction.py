@@ -12,7 +12,7 @@ from pathlib import Path
 import polars as pl
 import yaml
 
-from keeptrusts_pipelines.errors import ConfigurationError
+from keeptrusts_pipelines.errors import ConfigurationError, KeeptrustsError
 
 DEFAULT_RULES = Path(__file__).with_name("redaction_rules.yaml")
 CHECKS = ("luhn",)
@@ -117,14 +117,22 @@ def _replace_luhn_valid(text: pl.Series, rule: RedactionRule) -> pl.Series:
     return replaced.str.replace_all(f"[{start}{end}]", "")
 
 
+# Private-use code points: never assigned a meaning, so rare in real text.
+PRIVATE_USE = (*range(0xE000, 0xF900), *range(0xF0000, 0xFFFFE))
+
+
 def _unused_characters(text: pl.Series) -> tuple[str, str]:
     """Two private-use characters that occur in none of `text`'s values."""
-    unused = (
-        character
-        for character in map(chr, range(0xE000, 0xF900))
-        if not text.str.contains(character, literal=True).any()
+    unused: list[str] = []
+    for character in map(chr, PRIVATE_USE):
+        if not text.str.contains(character, literal=True).any():
+            unused.append(character)
+            if len(unused) == 2:
+                return unused[0], unused[1]
+    raise KeeptrustsError(
+        "redaction: the text holds nearly every private-use character, so Luhn-checked rules "
+        "cannot mark their matches; export it with --raw-content or drop the check"
     )
-    return next(unused), next(unused)
 
 
 def _luhn_valid_matches(text: pl.Series, pattern: str) -> list[str]:
