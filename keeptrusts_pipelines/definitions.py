@@ -84,15 +84,8 @@ def delivery_resource() -> DeliveryResource:
     parsed = urlparse(url)
     if parsed.scheme != "s3" or not parsed.netloc:
         raise ConfigurationError(f"KEEPTRUSTS_EVIDENCE_S3_URL={url!r}: use s3://bucket/prefix")
-    target = target_from_environment(parsed.netloc, parsed.path.strip("/"))
-    return DeliveryResource(
-        bucket=target.bucket,
-        prefix=target.prefix,
-        region=target.region,
-        endpoint_url=target.endpoint_url,
-        checksum=target.checksum,
-        object_lock_mode=target.lock_mode,
-        object_lock_days=target.lock_days,
+    return DeliveryResource.for_target(
+        target_from_environment(parsed.netloc, parsed.path.strip("/"))
     )
 
 

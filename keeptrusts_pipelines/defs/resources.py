@@ -95,6 +95,18 @@ class DeliveryResource(dg.ConfigurableResource):
     object_lock_mode: str | None = Field(default=None, description="GOVERNANCE or COMPLIANCE.")
     object_lock_days: int | None = Field(default=None, description="Retention in days.")
 
+    @classmethod
+    def for_target(cls, target: S3Target) -> "DeliveryResource":
+        return cls(
+            bucket=target.bucket,
+            prefix=target.prefix,
+            region=target.region,
+            endpoint_url=target.endpoint_url,
+            checksum=target.checksum,
+            object_lock_mode=target.lock_mode,
+            object_lock_days=target.lock_days,
+        )
+
     def target(self) -> S3Target | None:
         if not self.bucket:
             return None
