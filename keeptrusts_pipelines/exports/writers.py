@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 RFC3339_MICROS = "%Y-%m-%dT%H:%M:%S%.6fZ"
 # A cell starting with one of these would run as a formula in a spreadsheet.
 FORMULA_START = r"^[=+\-@\t\r]"
+JSON_SLICE_ROWS = 5_000
 
 
 class FormatWriter(Protocol):
@@ -120,11 +121,11 @@ class JsonWriter:
         handle.write(f'{opening}, "{self.records_key}": [\n'.encode())
 
     def write(self, frame: pl.DataFrame) -> None:
-        if not frame.height:
-            return
-        lines = frame.write_ndjson().rstrip("\n").replace("\n", ",\n")
-        self.handle.write((("" if self.first else ",\n") + lines).encode())
-        self.first = False
+        # In slices: the text is copied a few times on its way out, so keep each copy small.
+        for piece in frame.iter_slices(JSON_SLICE_ROWS):
+            lines = piece.write_ndjson().rstrip("\n").replace("\n", ",\n")
+            self.handle.write((("" if self.first else ",\n") + lines).encode())
+            self.first = False
 
     def end(self) -> None:
         self.handle.write(b"\n]}\n")
