@@ -25,7 +25,7 @@ import pyarrow.parquet as pq
 from keeptrusts_pipelines.exports.engine import run_export
 from keeptrusts_pipelines.exports.redaction import load_policy
 from keeptrusts_pipelines.lake.layout import LakeLayout
-from keeptrusts_pipelines.lake.partition_writer import write_partition
+from keeptrusts_pipelines.lake.partition_writer import ROW_GROUP_SIZE, write_partition
 from keeptrusts_pipelines.model.export_request import ExportRequest, Filters, Window
 from keeptrusts_pipelines.model.schema import DECISION_EVENTS_SPEC
 from keeptrusts_pipelines.sources.demo import generate_day
@@ -40,7 +40,8 @@ FILTERS = Filters(gateway=GATEWAYS)
 
 def build_lake(events: int) -> LakeLayout:
     """A quarter of demo events (sorted per day, as the lake keeps them), built once."""
-    layout = LakeLayout(BENCH / ".lakes" / f"quarter-of-{events}")
+    # Named by the writer's row group size too: a lake written with other settings is rebuilt.
+    layout = LakeLayout(BENCH / ".lakes" / f"quarter-of-{events}-rg{ROW_GROUP_SIZE}")
     # The demo makes weekends lighter (0.55 of a weekday): size weekdays so the quarter holds
     # about `events` in all.
     per_day = round(events / (QUARTER_DAYS * (5 + 2 * 0.55) / 7))

@@ -12,7 +12,7 @@ import pytest
 
 from keeptrusts_pipelines.errors import ConfigurationError
 from keeptrusts_pipelines.exports.engine import run_export
-from keeptrusts_pipelines.exports.redaction import RedactionPolicy, load_policy
+from keeptrusts_pipelines.exports.redaction import RedactionPolicy, _repeats, load_policy
 from keeptrusts_pipelines.lake.layout import LakeLayout
 from keeptrusts_pipelines.model.export_request import ExportRequest, Filters, build_window
 from keeptrusts_pipelines.sources.demo import generate_day
@@ -230,3 +230,17 @@ def test_a_value_is_redacted_the_same_whatever_its_neighbours() -> None:
     )["input"].to_list()
     assert alone == beside[0] == "ref x4111 1111 1111 1111y and [CARD]"
     assert beside[1:] == ["[CARD]", "x4111 1111 1111 1111y"]
+
+
+def test_repeated_values_are_redacted_once_each_as_if_alone() -> None:
+    policy = load_policy()
+    values = [*PII_CORPUS, "ref x4111 1111 1111 1111y", "nothing here", None, *NOT_PII] * 3
+    frame = pl.DataFrame({"input": values})
+    assert _repeats(frame["input"])  # the path that redacts distinct values and maps them back
+    redacted = policy.apply(frame, "events")["input"].to_list()
+    one_by_one = [
+        policy.apply(pl.DataFrame({"input": [value]}, schema={"input": pl.String}), "events")
+        for value in values
+    ]
+    assert redacted == [alone["input"][0] for alone in one_by_one]
+    assert frame["input"].to_list() == values  # the caller's frame is left as it was

@@ -16,6 +16,8 @@ from keeptrusts_pipelines.errors import ConfigurationError, KeeptrustsError
 
 DEFAULT_RULES = Path(__file__).with_name("redaction_rules.yaml")
 CHECKS = ("luhn",)
+# Values spread over a column that decide whether it repeats enough to redact distinct values.
+SAMPLE_VALUES = 2_000
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,16 @@ class RedactionPolicy:
         return frame.with_columns(redacted)
 
     def _redact(self, text: pl.Series) -> pl.Series:
+        # A redacted value depends on that value alone, and values often repeat (a user's
+        # address on each of their events, prompts sent from templates): where a sample shows
+        # repeats, each distinct value is redacted once and the results are mapped back.
+        if _repeats(text):
+            distinct = text.unique().drop_nulls()
+            return text.replace_strict(distinct, self._redact_values(distinct))
+        return self._redact_values(text)
+
+    def _redact_values(self, text: pl.Series) -> pl.Series:
+        text = text.clone()  # `scatter` writes in place: the caller's series stays as it was
         # Most values hold nothing to redact: one pass of the screen sets them aside.
         candidates = text.str.contains(self.screen).fill_null(False).arg_true()
         if candidates.len() == 0:
@@ -92,6 +104,12 @@ class RedactionPolicy:
             subset = _replace(subset, rule)
             text = subset if rows is None else text.scatter(rows, subset)
         return text
+
+
+def _repeats(text: pl.Series) -> bool:
+    """Whether at most half of a sample of `text`, spread over it, is distinct values."""
+    sample = text.gather_every(max(1, text.len() // SAMPLE_VALUES))
+    return sample.n_unique() * 2 <= sample.len()
 
 
 def _replace(text: pl.Series, rule: RedactionRule) -> pl.Series:

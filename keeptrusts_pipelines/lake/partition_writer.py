@@ -16,7 +16,10 @@ from keeptrusts_pipelines.model.schema import TableSpec
 from keeptrusts_pipelines.sources.batch import Reject
 
 # Fixed writer settings: the same rows always give the same bytes, hence the same hash.
-ROW_GROUP_SIZE = 64 * 1024
+# Readers decode a row group at a time, so its size, not the day's, bounds the memory of
+# everything that reads the lake: 16k events decode to about 25 MB. (Groups of 64k made an
+# export of a busy quarter peak ~130 MB above a quiet one's, for files 0.65% smaller.)
+ROW_GROUP_SIZE = 16 * 1024
 PARQUET_OPTIONS = {
     "compression": "zstd",
     "compression_level": 1,  # level 3 costs ~40% more time for the same size here
