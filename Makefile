@@ -31,6 +31,7 @@ lint: $(INSTALLED)
 bench: $(INSTALLED)
 	$(BIN)/python -m bench.demo_throughput
 	$(BIN)/python -m bench.export_speed
+	$(BIN)/python -m bench.export_speed --distinct-text --formats csv --naive-max 0
 	$(BIN)/python -m bench.report_speed
 
 ## Re-resolve requirements.lock from pyproject.toml (needs pip-tools in the venv).

@@ -5,6 +5,9 @@ exports the quarter as csv, jsonl and parquet with redaction on and one filter, 
 DuckDB's COPY of the same rows unredacted (as DuckDB writes them, and as the same text the
 engine writes: RFC 3339 times, nested values as JSON) and a naive row-by-row export. Each
 measurement runs in its own process so its peak RSS is its own. Run: `make bench`.
+
+`--distinct-text` measures lakes where no two prompts or outputs are alike, as in traffic
+that does not come from templates: redaction then cannot reuse the result of a repeated value.
 """
 
 import argparse
@@ -20,6 +23,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from keeptrusts_pipelines.exports.engine import run_export
@@ -38,10 +43,15 @@ GATEWAYS = ("eu-west-prod", "eu-central-prod", "us-east-prod")
 FILTERS = Filters(gateway=GATEWAYS)
 
 
-def build_lake(events: int) -> LakeLayout:
-    """A quarter of demo events (sorted per day, as the lake keeps them), built once."""
+def build_lake(events: int, distinct_text: bool = False) -> LakeLayout:
+    """A quarter of demo events (sorted per day, as the lake keeps them), built once.
+
+    The demo's prompts and outputs come from templates, so values repeat; with
+    `distinct_text` each ends with its request id, so no two are alike.
+    """
     # Named by the writer's row group size too: a lake written with other settings is rebuilt.
-    layout = LakeLayout(BENCH / ".lakes" / f"quarter-of-{events}-rg{ROW_GROUP_SIZE}")
+    kind = "-distinct-text" if distinct_text else ""
+    layout = LakeLayout(BENCH / ".lakes" / f"quarter-of-{events}{kind}-rg{ROW_GROUP_SIZE}")
     # The demo makes weekends lighter (0.55 of a weekday): size weekdays so the quarter holds
     # about `events` in all.
     per_day = round(events / (QUARTER_DAYS * (5 + 2 * 0.55) / 7))
@@ -49,10 +59,21 @@ def build_lake(events: int) -> LakeLayout:
         day = QUARTER_START + timedelta(days=offset)
         if not layout.partition_file("decision_events", day).exists():
             table = generate_day.__wrapped__(7, day, per_day)["decision_events"]
+            if distinct_text:
+                table = with_distinct_text(table)
             write_partition(
                 layout, DECISION_EVENTS_SPEC, day, table.sort_by(DECISION_EVENTS_SPEC.sort_keys)
             )
     return layout
+
+
+def with_distinct_text(table: pa.Table) -> pa.Table:
+    for column in ("input", "output"):
+        text = pc.binary_join_element_wise(
+            table[column], " (request ", table["request_id"], ")", ""
+        )
+        table = table.set_column(table.schema.get_field_index(column), column, text)
+    return table
 
 
 def files_of(layout: LakeLayout) -> list[str]:
@@ -171,17 +192,12 @@ def median(runs: list[tuple[float, float]]) -> tuple[float, float]:
     return sorted(runs)[len(runs) // 2]
 
 
-def measure_once(events: int, method: str, file_format: str) -> tuple[float, float]:
+def measure_once(
+    events: int, method: str, file_format: str, distinct_text: bool
+) -> tuple[float, float]:
     """(seconds, peak RSS in MiB) of one export, run in a fresh process."""
-    command = [
-        sys.executable,
-        "-m",
-        "bench.export_speed",
-        "--one",
-        str(events),
-        method,
-        file_format,
-    ]
+    command = [sys.executable, "-m", "bench.export_speed", "--one", str(events), method]
+    command += [file_format, *(["--distinct-text"] if distinct_text else [])]
     output = subprocess.run(command, cwd=BENCH.parent, capture_output=True, text=True, check=True)
     seconds, peak = output.stdout.split()
     return float(seconds), float(peak)
@@ -197,10 +213,16 @@ def main() -> None:
     parser.add_argument(
         "--repeat", type=int, default=3, help="Runs of the engine and COPY (median shown)."
     )
+    parser.add_argument("--formats", default="csv,jsonl,parquet")
+    parser.add_argument(
+        "--distinct-text",
+        action="store_true",
+        help="Lakes where no two prompts or outputs are alike (each ends with its request id).",
+    )
     arguments = parser.parse_args()
     if arguments.one:
         events, method, file_format = int(arguments.one[0]), arguments.one[1], arguments.one[2]
-        layout = build_lake(events)
+        layout = build_lake(events, arguments.distinct_text)
         out = BENCH / ".out" / f"{method}-{file_format}-{os.getpid()}"
         started = time.perf_counter()
         METHODS[method](layout, file_format, out)
@@ -215,10 +237,10 @@ def main() -> None:
     print(f"# medians of {arguments.repeat} runs (naive: one run)", flush=True)
     print("{:>10} {:<8} {:<13} {:>8} {:>9} {:>7} {:>9} {:>8}".format(*header), flush=True)
     for events in [int(size) for size in arguments.sizes.split(",")]:
-        files = files_of(build_lake(events))
+        files = files_of(build_lake(events, arguments.distinct_text))
         held = duckdb.sql(f"SELECT count(*) FROM read_parquet({files!r})").fetchall()[0][0]
         print(f"# lake for {events:,}: {held:,} events in {len(files)} days", flush=True)
-        for file_format in ("csv", "jsonl", "parquet"):
+        for file_format in arguments.formats.split(","):
             methods = ["engine", "duckdb-copy"]
             if file_format != "parquet":  # Parquet holds times and nested values as they are
                 methods.append("copy-as-text")
@@ -230,7 +252,10 @@ def main() -> None:
                 for method in methods:
                     # The naive export is an order of magnitude slower: one run tells enough.
                     if method != "naive" or round_number == 0:
-                        runs[method].append(measure_once(events, method, file_format))
+                        measured = measure_once(
+                            events, method, file_format, arguments.distinct_text
+                        )
+                        runs[method].append(measured)
             results = {method: median(method_runs) for method, method_runs in runs.items()}
             copy_seconds = results["duckdb-copy"][0]
             as_text_seconds = results.get("copy-as-text", results["duckdb-copy"])[0]

