@@ -118,10 +118,10 @@ def test_postgres_ledger_takes_concurrent_appends_in_one_chain(postgres_url: str
     def append(number: int) -> None:
         ledger.append("downloaded", f"exp_{number % 4}", actor=f"worker-{number}")
 
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        list(pool.map(append, range(40)))
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        list(pool.map(append, range(400)))
     report = ledger.verify()
-    assert report.intact and report.entries == 40
-    assert [entry.sequence for entry in ledger.entries()] == list(range(1, 41))
+    assert report.intact and report.entries == 400
+    assert [entry.sequence for entry in ledger.entries()] == list(range(1, 401))
     ledger.close()
     admin.dispose()

@@ -26,7 +26,8 @@ ACTIONS = (
     "verified",
 )
 GENESIS = "0" * 64
-# Concurrent writers race for the next sequence number; the loser reads the new head and retries.
+# PostgreSQL writers queue on a table lock; elsewhere concurrent writers race for the next
+# sequence number, and the loser reads the new head and retries.
 APPEND_ATTEMPTS = 20
 
 metadata = sa.MetaData()
@@ -106,6 +107,11 @@ class CustodyLedger:
             raise ValueError(f"unknown custody action {action!r}; use one of {', '.join(ACTIONS)}")
         for _ in range(APPEND_ATTEMPTS):
             with self.engine.begin() as connection:
+                if connection.dialect.name == "postgresql":
+                    # Readers (verify, entries) go on; only other appends wait.
+                    connection.exec_driver_sql(
+                        f"LOCK TABLE {entries_table.name} IN SHARE ROW EXCLUSIVE MODE"
+                    )
                 if idempotency_key is not None:
                     earlier = connection.execute(
                         sa.select(entries_table).where(
