@@ -56,7 +56,8 @@ def test_create_then_download_with_the_json_contract(lake_home: Path, tmp_path: 
     ):
         assert key in created
     assert created["status"] == "completed" and created["filters"] == {"team": ["legal", "hr"]}
-    assert Path(created["artifact"]).parent == lake_home / "exports" / created["export_id"]
+    folder = lake_home / "exports" / created["export_id"]
+    assert Path(created["artifact"]).parent == folder / "artifact"
 
     preview = json.loads(
         runner.invoke(

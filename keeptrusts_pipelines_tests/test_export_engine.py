@@ -213,7 +213,7 @@ def test_metadata_records_request_content_mode_and_partitions(
     lake: LakeLayout, tmp_path: Path
 ) -> None:
     result = export(lake, tmp_path, request(format="csv", raw_content=True))
-    metadata = json.loads((Path(result.artifact).parent / "export.json").read_text())
+    metadata = json.loads((Path(result.artifact).parent.parent / "export.json").read_text())
     assert metadata["request"]["content"] == "raw"
     assert [p["day"] for p in metadata["partitions"]] == [f"2026-03-{d:02d}" for d in range(1, 11)]
     assert all(len(p["sha256"]) == 64 for p in metadata["partitions"])
@@ -241,7 +241,9 @@ def test_a_failed_export_leaves_nothing_and_its_retry_matches(
     monkeypatch.setattr(parts.PartFiles, "write", original_write)
     retried = run_export(req, lake, tmp_path / "exports", export_id="exp_retry", now=lambda: NOW)
     assert retried.sha256 == undisturbed.sha256
-    assert sorted(p.name for p in (tmp_path / "exports" / "exp_retry").iterdir()) == [
+    folder = tmp_path / "exports" / "exp_retry"
+    assert sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")) == [
+        "artifact",
         "export.json",
-        "kt_2026-03-01_to_2026-03-10.csv",
     ]
+    assert [p.name for p in (folder / "artifact").iterdir()] == ["kt_2026-03-01_to_2026-03-10.csv"]

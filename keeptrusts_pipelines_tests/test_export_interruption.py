@@ -71,6 +71,9 @@ def test_a_killed_run_leaves_no_artifact_and_its_retry_matches(keeptrusts_home: 
 
     retry = start_worker("exp_killed0001")  # a retry carries the run's tags, export id included
     assert retry.wait(timeout=180) == 0
-    artifacts = sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
-    assert artifacts == ["export.json", "kt_2026-02-01_to_2026-02-06.csv"]
-    assert (folder / artifacts[1]).read_bytes() == Path(undisturbed.artifact).read_bytes()
+    visible = sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
+    assert visible == ["artifact", "export.json"]
+    artifacts = [p.name for p in (folder / "artifact").iterdir()]
+    assert artifacts == ["kt_2026-02-01_to_2026-02-06.csv"]
+    retried = folder / "artifact" / artifacts[0]
+    assert retried.read_bytes() == Path(undisturbed.artifact).read_bytes()

@@ -72,7 +72,7 @@ def test_export_job_writes_the_artifact_and_records_it(home: Path) -> None:
     assert metadata["records"] == lake_count(home, "team = 'legal'")
     artifact = Path(metadata["artifact"])
     assert hashlib.sha256(artifact.read_bytes()).hexdigest() == metadata["sha256"]
-    assert artifact.parent == home / "exports" / "exp_job000001"
+    assert artifact.parent == home / "exports" / "exp_job000001" / "artifact"
     tags = local_instance().get_run_by_id(result.run_id).tags
     assert tags["keeptrusts/format"] == "jsonl" and tags["keeptrusts/filter.team"] == "legal"
     assert tags["keeptrusts/window_to"] == "2026-03-04T00:00:00Z"
@@ -86,10 +86,11 @@ def test_a_reexecuted_step_duplicates_neither_artifact_nor_ledger_entries(home: 
     assert first.success and second.success
     assert output_metadata(first)["sha256"] == output_metadata(second)["sha256"]
     folder = home / "exports" / "exp_again00001"
-    assert sorted(p.name for p in folder.iterdir()) == [
+    assert sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")) == [
+        "artifact",
         "export.json",
-        "kt_2026-03-01_to_2026-03-03.csv",
     ]
+    assert [p.name for p in (folder / "artifact").iterdir()] == ["kt_2026-03-01_to_2026-03-03.csv"]
     ledger = CustodyLedger(custody_url())
     assert [e.action for e in ledger.entries("exp_again00001")] == ["created", "completed"]
     assert ledger.verify().intact

@@ -19,13 +19,8 @@ from keeptrusts_pipelines.cli.output import console, emit_json, errors, fail, sa
 from keeptrusts_pipelines.custody.ledger import CustodyLedger
 from keeptrusts_pipelines.errors import ConfigurationError, ExportRequestError, KeeptrustsError
 from keeptrusts_pipelines.exports.engine import new_export_id
-from keeptrusts_pipelines.exports.lifecycle import (
-    delete_export,
-    expire_due,
-    gone_message,
-    read_failure,
-    read_record,
-)
+from keeptrusts_pipelines.exports.folder import BrokenRecord, ExportFolder, check_export_id
+from keeptrusts_pipelines.exports.lifecycle import delete_export, expire_due, gone_message
 from keeptrusts_pipelines.exports.reader import plan_export, preview
 from keeptrusts_pipelines.lake.files import atomic_path
 from keeptrusts_pipelines.lake.layout import LakeLayout
@@ -34,6 +29,7 @@ from keeptrusts_pipelines.model.export_request import (
     ExportRequest,
     Filters,
     build_window,
+    request_to_fields,
     rfc3339,
     validate,
 )
@@ -189,26 +185,42 @@ def _moment(seconds: float | None) -> str | None:
     return rfc3339(datetime.fromtimestamp(int(seconds), UTC)) if seconds else None
 
 
+def _status(run, record: dict | None) -> str:
+    """What happened, from the record first: a completed record means a complete artifact,
+    whatever became of the run's worker afterwards."""
+    recorded = (record or {}).get("status")
+    if recorded in ("completed", "expired", "deleted"):
+        return recorded
+    if run is None:
+        return "failed"
+    status = RUN_STATUSES.get(run.status, "queued")
+    # A run that succeeded without a record has not finished writing it yet.
+    return "processing" if status == "completed" else status
+
+
 def export_view(export_id: str, run, root: Path) -> dict | None:
     """One export as kt shows it: its run's status joined with its record on disk."""
-    record = read_record(root, export_id)
-    if run is None and record is None:
+    folder = ExportFolder(root, export_id)
+    try:
+        record = folder.read_record()
+    except BrokenRecord as error:
+        record, broken = None, str(error)
+    else:
+        broken = None
+    if run is None and record is None and broken is None:
         return None
-    status = RUN_STATUSES.get(run.status, "queued") if run else "completed"
-    if status == "completed" and record is None:
-        status = "processing"  # the run has finished; its record is being written
-    if record and record.get("status") in ("expired", "deleted"):
-        status = record["status"]
+    status = "broken" if broken else _status(run, record)
     tags = run.tags if run else {}
+    request = (record or {}).get("request") or {}
     view = {
         "export_id": export_id,
         "run_id": run.run_id if run else None,
         "status": status,
-        "type": tags.get("keeptrusts/type") or (record or {}).get("request", {}).get("type"),
-        "format": tags.get("keeptrusts/format") or (record or {}).get("request", {}).get("format"),
-        "window": (record or {}).get("request", {}).get("window")
+        "type": tags.get("keeptrusts/type") or request.get("type"),
+        "format": tags.get("keeptrusts/format") or request.get("format"),
+        "window": request.get("window")
         or {"from": tags.get("keeptrusts/window_from"), "to": tags.get("keeptrusts/window_to")},
-        "filters": (record or {}).get("request", {}).get("filters")
+        "filters": request.get("filters")
         or {
             key.removeprefix("keeptrusts/filter."): value
             for key, value in tags.items()
@@ -223,23 +235,34 @@ def export_view(export_id: str, run, root: Path) -> dict | None:
         "completed_at": None,
         "expires_at": None,
     }
+    if broken:
+        view["error"] = f"its record cannot be read: {broken}"
+        return view
     if record and status in ("completed", "expired", "deleted"):
+        artifact = folder.artifact_file(record) if status == "completed" else None
         view.update(
-            records=record["records"],
-            bytes=record["bytes"],
-            sha256=record["sha256"],
-            artifact=record["artifact"] if status == "completed" else None,
-            warnings=record["warnings"],
-            completed_at=record["completed_at"],
+            records=record.get("records"),
+            bytes=record.get("bytes"),
+            sha256=record.get("sha256"),
+            artifact=str(artifact) if artifact else None,
+            warnings=record.get("warnings") or [],
+            completed_at=record.get("completed_at"),
             expires_at=record.get("expires_at"),
         )
+        if status == "completed" and artifact is None:
+            view["status"] = "broken"
+            view["error"] = f"its artifact is missing from {folder.artifacts}"
         if status != "completed":
             view["message"] = gone_message(record)
         if record.get("delivery"):
             view["delivery"] = record["delivery"]
     if status == "failed":
-        failure = read_failure(root, export_id)
-        view["error"] = failure["error"] if failure else f"the run ended {run.status.lower()}"
+        try:
+            failure = folder.read_failure()
+        except BrokenRecord as error:
+            failure = {"error": str(error)}
+        ended = f"the run ended {run.status.lower()}" if run else "its run is not in the history"
+        view["error"] = failure["error"] if failure else ended
     return view
 
 
@@ -248,10 +271,12 @@ def submit(request: ExportRequest, delivery: dict[str, object] | None = None) ->
     # Refuse a window the lake cannot answer now, rather than in a failed run later.
     plan_export(request, LakeLayout(lake_root()), datetime.now(UTC), with_hashes=False)
     export_id = new_export_id()
+    # The request lives in the export's folder; the run config holds no user ids.
+    stored = ExportFolder(exports_root(), export_id).store_request(request_to_fields(request))
     tags = {**request_tags(request, export_id), ACTOR_TAG: _actor()}
     if delivery:
         tags["keeptrusts/delivery"] = f"s3://{delivery['s3_bucket']}/{delivery['s3_prefix']}"
-    run_id = _runs().submit(export_run_config(request, delivery), tags)
+    run_id = _runs().submit(export_run_config(request, delivery, stored), tags)
     _ledger().append(
         "created",
         export_id,
@@ -264,9 +289,12 @@ def submit(request: ExportRequest, delivery: dict[str, object] | None = None) ->
 
 
 def _find(export_id: str) -> dict:
+    check_export_id(export_id)
     root = exports_root()
+    runs = _runs()
+    runs.settle(root, _ledger())
     expire_due(root, _ledger(), actor=_actor())
-    view = export_view(export_id, _runs().find(export_id), root)
+    view = export_view(export_id, runs.find(export_id), root)
     if view is None:
         fail(f"--id {export_id}: no such export; see kt export list", code=2)
     return view
@@ -458,9 +486,22 @@ def list_command(
 
     def views() -> list[dict]:
         root = exports_root()
+        history = _runs()
+        history.settle(root, _ledger())
         expire_due(root, _ledger(), actor=_actor())
-        runs = _runs().recent(limit)
-        return [export_view(run.export_id, run, root) for run in runs if run.export_id]
+        found, seen = [], set()
+        # Newest run first: a retried export is one row, shown as its latest run.
+        for run in history.recent(limit * 4):
+            if run.export_id in seen or len(found) == limit:
+                continue
+            seen.add(run.export_id)
+            try:
+                view = export_view(run.export_id, run, root)
+            except KeeptrustsError:
+                continue  # a run tagged with no valid export id is not an export of ours
+            if view is not None:
+                found.append(view)
+        return found
 
     found = _run_guarded(views)
     if as_json:
@@ -479,16 +520,26 @@ def list_command(
 def download(
     export_id: IdOption,
     output: Annotated[Path, typer.Option("--output", help="Where to write the artifact.")],
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace OUTPUT if it is an existing file.")
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """Copy a completed export's artifact to OUTPUT."""
+    """Copy a completed export's artifact to OUTPUT (never through a symlink at OUTPUT)."""
     view = _run_guarded(lambda: _find(export_id))
     if view["status"] != "completed":
         reason = view.get("message") or view.get("error") or "wait for it to complete"
         fail(f"--id {export_id} is {view['status']}, not completed: {reason}")
+    if output.is_symlink():
+        fail(f"--output {output}: a symbolic link; give the path of a file, not a link", code=2)
+    if output.exists() and (not force or not output.is_file()):
+        fix = "add --force to replace it" if output.is_file() else "give a file path"
+        fail(f"--output {output}: already exists; {fix}", code=2)
 
     def copy() -> None:
-        with atomic_path(output.resolve()) as path:
+        # Written beside OUTPUT and renamed onto its name: a link planted meanwhile is replaced,
+        # never followed, and a reader never sees half a file.
+        with atomic_path(output.absolute()) as path:
             shutil.copyfile(view["artifact"], path)
         _ledger().append(
             "downloaded",
@@ -520,8 +571,8 @@ def delete(export_id: IdOption, as_json: JsonFlag = False) -> None:
     view = _run_guarded(lambda: _find(export_id))
     if view["status"] in ("queued", "processing"):
         fail(f"--id {export_id} is {view['status']}; wait for it to end, then delete it")
-    if view["status"] == "failed":
-        fail(f"--id {export_id} failed and has no artifact to delete")
+    if view["status"] in ("failed", "broken"):
+        fail(f"--id {export_id} is {view['status']} and has no artifact to delete")
     record = _run_guarded(lambda: delete_export(exports_root(), export_id, _ledger(), _actor()))
     if as_json:
         emit_json({"export_id": export_id, "status": record["status"]})

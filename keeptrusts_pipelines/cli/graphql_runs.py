@@ -4,8 +4,11 @@ Runs launched here join the deployment's run queue, so its daemon runs them, a f
 and its UI shows them; kt and the deployment share KEEPTRUSTS_HOME for artifacts and records.
 """
 
+from pathlib import Path
+
 import requests
 
+from keeptrusts_pipelines.custody.ledger import CustodyLedger
 from keeptrusts_pipelines.errors import KeeptrustsError
 from keeptrusts_pipelines.model.export_runs import EXPORT_ID_TAG, ExportRun
 
@@ -84,6 +87,9 @@ class GraphQLExportRuns:
 
     def recent(self, limit: int) -> list[ExportRun]:
         return self._runs({"pipelineName": "export_job"}, limit)
+
+    def settle(self, exports_root: Path, ledger: CustodyLedger) -> None:
+        """Nothing to do here: the deployment's daemon runs export_worker_monitor_sensor."""
 
     def _runs(self, run_filter: dict, limit: int) -> list[ExportRun]:
         answer = self._call(RUNS, {"filter": run_filter, "limit": limit})["runsOrError"]

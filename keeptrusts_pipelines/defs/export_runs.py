@@ -18,6 +18,8 @@ from pathlib import Path
 import dagster as dg
 from dagster._core.execution.api import execute_run  # runs a run that already exists
 
+from keeptrusts_pipelines.custody.ledger import CustodyLedger
+from keeptrusts_pipelines.defs.export_monitor import fail_abandoned_runs
 from keeptrusts_pipelines.defs.instance import local_instance, prepare_dagster_home
 from keeptrusts_pipelines.model.export_runs import EXPORT_ID_TAG, ExportRun
 
@@ -62,6 +64,10 @@ class LocalExportRuns:
 
     def recent(self, limit: int) -> list[ExportRun]:
         return self._runs(dg.RunsFilter(job_name="export_job"), limit)
+
+    def settle(self, exports_root: Path, ledger: CustodyLedger) -> None:
+        """Fail runs whose worker died, as the daemon's monitor would (there may be no daemon)."""
+        fail_abandoned_runs(self.instance, exports_root, ledger)
 
     def _runs(self, filters: dg.RunsFilter, limit: int) -> list[ExportRun]:
         return [

@@ -9,6 +9,10 @@ from keeptrusts_pipelines.defs.assets.lake import lake_assets
 from keeptrusts_pipelines.defs.ops import expired_exports, export_artifact, pruned_lake_days
 from keeptrusts_pipelines.defs.partitions import EVIDENCE_PARTITIONS
 
+# Run retries re-run runs whose worker died; a step that failed (a bad request, days missing
+# from the lake) fails the same way again, so its run is not retried.
+NO_RETRY_ON_STEP_FAILURE = {"dagster/retry_on_asset_or_op_failure": "false"}
+
 # Partitioned by the daily partitions of the assets it selects.
 lake_job = dg.define_asset_job(
     name="lake_job",
@@ -20,7 +24,10 @@ lake_job = dg.define_asset_job(
 @dg.job(
     description="Export a window of the lake: the run config is the export request, the run's "
     "tags name the export (keeptrusts/export_id), its metadata the artifact and its sha256.",
-    tags={"keeptrusts/kind": "export"},
+    tags={"keeptrusts/kind": "export", **NO_RETRY_ON_STEP_FAILURE},
+    # One op: the run worker is the step, so a worker that dies leaves its run for the
+    # export monitor to fail (and Dagster's run retries to re-run), not a half-failed step.
+    executor_def=dg.in_process_executor,
 )
 def export_job() -> None:
     export_artifact()
@@ -40,6 +47,7 @@ def _evidence_job(period: str):  # an asset job, resolved by the Definitions
         name=f"{period}_evidence_job",
         selection=dg.AssetSelection.assets(*selected),
         description=f"Build (and deliver, where a bucket is set) one {period} evidence bundle.",
+        tags=NO_RETRY_ON_STEP_FAILURE,
     )
 
 

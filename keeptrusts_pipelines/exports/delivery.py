@@ -12,7 +12,12 @@ from keeptrusts_pipelines.exports.lifecycle import read_record, write_record
 
 
 def deliver_export(
-    result: ExportResult, export_id: str, bucket: str, prefix: str, region: str | None
+    result: ExportResult,
+    exports_root: Path,
+    export_id: str,
+    bucket: str,
+    prefix: str,
+    region: str | None,
 ) -> dict[str, object]:
     """Upload a completed export; what was delivered (uri, version id, sha256)."""
     target = target_from_environment(bucket, prefix, region)
@@ -22,7 +27,6 @@ def deliver_export(
     if provenance.exists():
         deliver(provenance, target, name=f"{export_id}/{provenance.name}")
     delivered = {"uri": sent.uri, "version_id": sent.version_id, "sha256": sent.sha256}
-    exports_root = artifact.parent.parent
     record = read_record(exports_root, export_id)
     if record is not None:
         write_record(exports_root, export_id, {**record, "delivery": delivered})

@@ -3,7 +3,6 @@
 Plain Python + DuckDB + Polars; no Dagster.
 """
 
-import json
 import secrets
 import shutil
 from collections.abc import Callable, Iterator
@@ -15,12 +14,13 @@ import polars as pl
 
 from keeptrusts_pipelines.evidence.code_version import GENERATOR, code_version, generator_version
 from keeptrusts_pipelines.evidence.provenance import statement, write_provenance
+from keeptrusts_pipelines.exports.folder import RECORD_FILE, ExportFolder
 from keeptrusts_pipelines.exports.naming import artifact_extension, artifact_stem
 from keeptrusts_pipelines.exports.parts import PartFiles, publish
 from keeptrusts_pipelines.exports.reader import PartitionRead, Plan, export_rows, plan_export
 from keeptrusts_pipelines.exports.redaction import RedactionPolicy, load_policy
 from keeptrusts_pipelines.exports.writers import neutralise_formulas, shape, writer_for
-from keeptrusts_pipelines.lake.files import atomic_path, sha256_of
+from keeptrusts_pipelines.lake.files import sha256_of
 from keeptrusts_pipelines.lake.layout import LakeLayout
 from keeptrusts_pipelines.model.export_request import (
     TABULAR_FORMATS,
@@ -29,7 +29,7 @@ from keeptrusts_pipelines.model.export_request import (
     validate,
 )
 
-METADATA_FILE = "export.json"
+METADATA_FILE = RECORD_FILE
 DEFAULT_PART_BYTES = 1 << 30
 BATCH_ROWS = 50_000
 EMPTY_WARNING = (
@@ -135,19 +135,37 @@ def run_export(
     redaction: RedactionPolicy | None = None,
     ttl: timedelta | None = None,
     provenance: dict[str, object] | None = None,
+    worker: str = "",
 ) -> ExportResult:
     """Write the export under `exports_root/<export_id>/` and return what was written.
 
-    Files appear only complete (temporary name, then rename); `export.json` comes last.
+    Files appear only complete (temporary name, then rename); `export.json` comes last. The
+    folder's lock is held throughout, in the name of `worker` (a run id).
     With `ttl`, the record says when the artifact expires. A bundle gets a provenance
     statement beside it, with `provenance` (run id, custody ledger head) in its predicate.
     """
     started = now()
     export_id = export_id or new_export_id()
     validate(request)
-    folder = exports_root / export_id
-    folder.mkdir(parents=True, exist_ok=True)
-    staging = folder / ".staging"
+    folder = ExportFolder(exports_root, export_id)
+    with folder.working(worker):
+        return _run_in(
+            folder, request, layout, started, now, part_bytes, redaction, ttl, provenance
+        )
+
+
+def _run_in(
+    folder: ExportFolder,
+    request: ExportRequest,
+    layout: LakeLayout,
+    started: datetime,
+    now: Callable[[], datetime],
+    part_bytes: int,
+    redaction: RedactionPolicy | None,
+    ttl: timedelta | None,
+    provenance: dict[str, object] | None,
+) -> ExportResult:
+    export_id, staging = folder.name, folder.staging
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
     try:
@@ -160,15 +178,15 @@ def run_export(
             from keeptrusts_pipelines.reports.artifacts import write_report_artifact
 
             written = write_report_artifact(request, layout, staging, export_id, started)
+        folder.artifacts.mkdir(exist_ok=True)
         artifact = publish(
-            written.parts, folder, artifact_stem(request), artifact_extension(request)
+            written.parts, folder.artifacts, artifact_stem(request), artifact_extension(request)
         )
         # A single part is the artifact, already hashed as it was written; a zip is hashed here.
         sha256 = written.hashes[0] if len(written.parts) == 1 else sha256_of(artifact)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
-        if not any(folder.iterdir()):
-            folder.rmdir()  # a failed export leaves nothing behind; a retry starts clean
+        folder.discard_if_empty()  # a failed export leaves nothing behind; a retry starts clean
         raise
     shutil.rmtree(staging, ignore_errors=True)
 
@@ -211,6 +229,5 @@ def run_export(
         result.provenance = str(
             write_provenance(artifact, statement(artifact.name, sha256, predicate))
         )
-    with atomic_path(folder / METADATA_FILE) as path:
-        path.write_text(json.dumps(result.as_dict(), indent=2, ensure_ascii=False) + "\n")
+    folder.write_json(folder.record_path, result.as_dict())
     return result

@@ -6,17 +6,15 @@ or is deleted. Every change is written atomically and appended to the custody le
 
 from __future__ import annotations
 
-import json
 import shlex
 from datetime import UTC, datetime
 from pathlib import Path
 
 from keeptrusts_pipelines.custody.ledger import CustodyLedger
-from keeptrusts_pipelines.exports.engine import METADATA_FILE
-from keeptrusts_pipelines.lake.files import atomic_path
+from keeptrusts_pipelines.evidence.provenance import SUFFIX as PROVENANCE_SUFFIX
+from keeptrusts_pipelines.exports.folder import BrokenRecord, ExportFolder, folders
 from keeptrusts_pipelines.model.export_request import Window, rfc3339
 
-FAILURE_FILE = "failure.json"
 ARTIFACT_GONE = {
     "expired": "expired on {when} and its artifact was removed; re-create it with: {command}",
     "deleted": "deleted on {when}; its history is kept. Re-create it with: {command}",
@@ -24,28 +22,27 @@ ARTIFACT_GONE = {
 
 
 def read_record(exports_root: Path, export_id: str) -> dict | None:
-    path = exports_root / export_id / METADATA_FILE
-    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+    """An export's record; None when it has none; BrokenRecord when it cannot be read."""
+    return ExportFolder(exports_root, export_id).read_record()
 
 
 def read_failure(exports_root: Path, export_id: str) -> dict | None:
-    path = exports_root / export_id / FAILURE_FILE
-    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+    return ExportFolder(exports_root, export_id).read_failure()
 
 
 def write_record(exports_root: Path, export_id: str, record: dict) -> None:
-    with atomic_path(exports_root / export_id / METADATA_FILE) as path:
-        path.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    folder = ExportFolder(exports_root, export_id)
+    folder.write_json(folder.record_path, record)
 
 
 def record_failure(exports_root: Path, export_id: str, message: str, now: datetime) -> None:
     """Keep why an export failed beside where its artifact would have been."""
-    with atomic_path(exports_root / export_id / FAILURE_FILE) as path:
-        path.write_text(json.dumps({"error": message, "failed_at": rfc3339(now)}) + "\n")
+    folder = ExportFolder(exports_root, export_id)
+    folder.write_json(folder.failure_path, {"error": message, "failed_at": rfc3339(now)})
 
 
 def clear_failure(exports_root: Path, export_id: str) -> None:
-    (exports_root / export_id / FAILURE_FILE).unlink(missing_ok=True)
+    ExportFolder(exports_root, export_id).failure_path.unlink(missing_ok=True)
 
 
 def gone_message(record: dict) -> str | None:
@@ -79,14 +76,14 @@ def _moment(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-def _remove_artifact(
-    exports_root: Path, export_id: str, record: dict, status: str, now: datetime
-) -> dict:
-    artifact = record.get("artifact")
-    if artifact:
-        Path(artifact).unlink(missing_ok=True)
+def _remove_artifact(folder: ExportFolder, record: dict, status: str, now: datetime) -> dict:
+    """Remove the artifact (and its statement) from the folder's `artifact/`, and say so."""
+    artifact = folder.artifact_file(record)
+    if artifact is not None:
+        artifact.with_name(artifact.name + PROVENANCE_SUFFIX).unlink(missing_ok=True)
+        artifact.unlink()
     updated = {**record, "status": status, "removed_at": rfc3339(now)}
-    write_record(exports_root, export_id, updated)
+    folder.write_json(folder.record_path, updated)
     return updated
 
 
@@ -96,24 +93,30 @@ def expire_due(
     """Remove the artifacts of completed exports past their `expires_at`; their ids."""
     now = now or datetime.now(UTC)
     expired = []
-    for path in sorted(exports_root.glob(f"*/{METADATA_FILE}")):
-        record = json.loads(path.read_text(encoding="utf-8"))
+    for folder in folders(exports_root):
+        folder.sweep_staging()  # left by a worker that died mid-export
+        try:
+            record = folder.read_record()
+        except BrokenRecord:
+            continue  # shown as broken where it is listed; nothing to expire
+        if record is None or record.get("status") != "completed":
+            continue
         expires_at = record.get("expires_at")
-        if record.get("status") != "completed" or not expires_at:
-            continue
-        if _moment(expires_at) > now:
-            continue
-        export_id = record["export_id"]
-        _remove_artifact(exports_root, export_id, record, "expired", now)
+        try:
+            if _moment(str(expires_at)) > now:
+                continue
+        except ValueError:
+            continue  # no readable expiry: kept, and listed as it is
+        _remove_artifact(folder, record, "expired", now)
         ledger.append(
             "expired",
-            export_id,
+            folder.name,
             actor=actor,
-            artifact_sha256=record.get("sha256", ""),
-            idempotency_key=f"expired:{export_id}",
+            artifact_sha256=str(record.get("sha256", "")),
+            idempotency_key=f"expired:{folder.name}",
             now=now,
         )
-        expired.append(export_id)
+        expired.append(folder.name)
     return expired
 
 
@@ -126,12 +129,13 @@ def delete_export(
 ) -> dict:
     """Remove a completed export's artifact and keep its record (status `deleted`)."""
     now = now or datetime.now(UTC)
-    record = read_record(exports_root, export_id)
+    folder = ExportFolder(exports_root, export_id)
+    record = folder.read_record()
     if record is None:
         raise FileNotFoundError(f"no export record for {export_id} under {exports_root}")
     if record.get("status") != "completed":
         return record  # already expired or deleted: nothing more to remove
-    updated = _remove_artifact(exports_root, export_id, record, "deleted", now)
+    updated = _remove_artifact(folder, record, "deleted", now)
     ledger.append(
         "deleted",
         export_id,

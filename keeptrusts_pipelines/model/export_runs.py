@@ -61,10 +61,20 @@ def request_tags(request: ExportRequest, export_id: str) -> dict[str, str]:
     return tags
 
 
-def export_run_config(request: ExportRequest, delivery: dict[str, object] | None = None) -> dict:
+def export_run_config(
+    request: ExportRequest,
+    delivery: dict[str, object] | None = None,
+    request_sha256: str | None = None,
+) -> dict:
     """export_job's run config for a request, its window resolved (the op's config fields);
-    `delivery` holds s3_bucket, s3_prefix and s3_region when it goes to a bucket."""
+    `delivery` holds s3_bucket, s3_prefix and s3_region when it goes to a bucket.
+
+    With `request_sha256` (the request is kept in the export's folder) user ids stay out of
+    the run config, which Dagster keeps in its run storage: the run reads them from that copy.
+    """
     fields = request_to_fields(request)
+    if request_sha256 is not None:
+        fields["filters"].pop("user", None)
     config = {
         "export_type": fields["type"],
         "format": fields["format"],
@@ -77,4 +87,6 @@ def export_run_config(request: ExportRequest, delivery: dict[str, object] | None
         **fields["filters"],
         **(delivery or {}),
     }
+    if request_sha256 is not None:
+        config["request_sha256"] = request_sha256
     return {"ops": {"export_artifact": {"config": config}}}

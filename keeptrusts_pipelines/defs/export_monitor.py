@@ -1,0 +1,75 @@
+"""Export runs whose worker died: fail them, record why, clear their staging.
+
+Dagster's default run launcher cannot tell whether a run worker is alive, so a worker killed
+mid-export would leave its run "started" forever. The export's folder lock can: the worker
+holds it from the op's start to its end, and only a killed worker leaves it unheld without
+saying it ended. Such a run is reported failed (not a step failure, so Dagster's run retries
+re-run it), and, unless its artifact was already complete, its failure goes to the export's
+record and the custody ledger, once per run.
+"""
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import dagster as dg
+
+from keeptrusts_pipelines.custody.ledger import CustodyLedger
+from keeptrusts_pipelines.defs.resources import CustodyResource, ExportsResource
+from keeptrusts_pipelines.errors import KeeptrustsError
+from keeptrusts_pipelines.exports.folder import ExportFolder
+from keeptrusts_pipelines.exports.lifecycle import record_failure
+from keeptrusts_pipelines.model.export_runs import ACTOR_TAG, EXPORT_ID_TAG, export_id_for_run
+
+WORKER_DIED = "the run's worker stopped while exporting; Dagster's run retries re-run it"
+IN_FLIGHT = [dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
+
+
+def fail_abandoned_runs(
+    instance: dg.DagsterInstance, exports_root: Path, ledger: CustodyLedger
+) -> list[str]:
+    """Fail every in-flight export_job run whose worker died holding its export; their ids."""
+    failed = []
+    records = instance.get_run_records(
+        dg.RunsFilter(job_name="export_job", statuses=IN_FLIGHT), limit=200
+    )
+    for record in records:
+        run = record.dagster_run
+        export_id = run.tags.get(EXPORT_ID_TAG) or export_id_for_run(run.run_id)
+        try:
+            folder = ExportFolder(exports_root, export_id)
+            if not folder.abandoned_by(run.run_id):
+                continue
+            completed = (folder.read_record() or {}).get("status") == "completed"
+        except KeeptrustsError:
+            continue  # not an export folder this monitor can judge
+        instance.report_run_failed(run, message=WORKER_DIED)
+        folder.sweep_staging()
+        if not completed:
+            record_failure(exports_root, export_id, WORKER_DIED, datetime.now(UTC))
+            ledger.append(
+                "failed",
+                export_id,
+                actor=run.tags.get(ACTOR_TAG, "dagster"),
+                run_id=run.run_id,
+                detail={"reason": "worker stopped"},
+                idempotency_key=f"failed:{run.run_id}",
+            )
+        failed.append(run.run_id)
+    return failed
+
+
+@dg.sensor(
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Fail export runs whose worker died mid-export (Dagster's run retries then "
+    "re-run them) and record the failure in the export's record and the custody ledger.",
+)
+def export_worker_monitor_sensor(
+    context: dg.SensorEvaluationContext, exports: ExportsResource, custody: CustodyResource
+) -> dg.SkipReason:
+    failed = fail_abandoned_runs(context.instance, exports.path(), custody.ledger())
+    return dg.SkipReason(
+        f"failed {len(failed)} abandoned run(s): {', '.join(failed)}"
+        if failed
+        else "every export run in flight has a live worker"
+    )
