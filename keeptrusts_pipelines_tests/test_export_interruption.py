@@ -1,5 +1,6 @@
 """A run killed mid-export leaves no visible artifact, and its retry matches an undisturbed run."""
 
+import json
 import os
 import signal
 import subprocess
@@ -8,6 +9,10 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from typer.testing import CliRunner
+
+from keeptrusts_pipelines.cli.app import app
+from keeptrusts_pipelines.custody.ledger import CustodyLedger
 from keeptrusts_pipelines.defs.export_runs import resolved_export_job
 from keeptrusts_pipelines.defs.instance import local_instance
 from keeptrusts_pipelines.exports.engine import run_export
@@ -16,6 +21,7 @@ from keeptrusts_pipelines.lake.partition_writer import write_partition
 from keeptrusts_pipelines.model.export_request import ExportRequest, Window
 from keeptrusts_pipelines.model.export_runs import EXPORT_ID_TAG
 from keeptrusts_pipelines.model.schema import DECISION_EVENTS_SPEC
+from keeptrusts_pipelines.settings import custody_url
 from keeptrusts_pipelines.sources.demo import generate_day
 
 FIRST, DAYS, PER_DAY = date(2026, 2, 1), 6, 40_000
@@ -68,6 +74,13 @@ def test_a_killed_run_leaves_no_artifact_and_its_retry_matches(keeptrusts_home: 
     worker.wait()
     visible = [p.name for p in folder.iterdir() if not p.name.startswith(".")]
     assert visible == []
+    # kt sees the worker gone: the run is failed, its staging removed, its failure recorded.
+    looked = CliRunner().invoke(app, ["export", "status", "--id", "exp_killed0001", "--json"])
+    view = json.loads(looked.output)
+    assert view["status"] == "failed" and "worker stopped" in view["error"]
+    assert not (folder / ".staging").exists()
+    actions = [e.action for e in CustodyLedger(custody_url()).entries("exp_killed0001")]
+    assert actions == ["created", "failed"]
 
     retry = start_worker("exp_killed0001")  # a retry carries the run's tags, export id included
     assert retry.wait(timeout=180) == 0

@@ -68,7 +68,9 @@ def test_no_event_content_reaches_dagster_or_the_webhook(
             assert result.success
             results.append(result)
     # The raw exports do hold the canaries: they are the evidence, kept out of Dagster.
-    raw_csv = next((canary_home / "exports" / "exp_canary01").glob("*.csv")).read_text()
+    raw_csv = next(
+        (canary_home / "exports" / "exp_canary01" / "artifact").glob("*.csv")
+    ).read_text()
     assert CANARY_EMAIL in raw_csv and CANARY_CARD in raw_csv
 
     def leaks(*args, **kwargs):
