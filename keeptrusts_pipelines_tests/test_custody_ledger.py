@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from keeptrusts_pipelines.cli.app import app
-from keeptrusts_pipelines.custody.ledger import CustodyLedger, entries_table
+from keeptrusts_pipelines.custody.ledger import CustodyLedger, LedgerError, entries_table
 
 
 def filled(url: str, count: int = 5) -> CustodyLedger:
@@ -81,6 +81,21 @@ def test_reordered_entries_are_named(tmp_path: Path) -> None:
         )
     report = ledger.verify()
     assert report.first_bad_sequence == 2
+
+
+def test_a_reader_reports_a_missing_database_or_table_and_creates_neither(tmp_path: Path) -> None:
+    url = sqlite_url(tmp_path)
+    with pytest.raises(LedgerError, match=r"custody\.db does not exist"):
+        CustodyLedger(url, create=False).verify()
+    assert not (tmp_path / "custody.db").exists()
+    ledger = filled(url)
+    assert CustodyLedger(url, create=False).hashes_at([2, 5, 9]) == {
+        entry.sequence: entry.entry_hash for entry in ledger.entries() if entry.sequence in (2, 5)
+    }
+    entries_table.drop(ledger.engine)
+    with pytest.raises(LedgerError, match="it has no custody_ledger table"):
+        CustodyLedger(url, create=False).head()
+    assert not sa.inspect(ledger.engine).has_table("custody_ledger")
 
 
 def test_an_idempotency_key_records_an_action_once(tmp_path: Path) -> None:

@@ -3,17 +3,26 @@
 Each entry's hash covers its own fields and the previous entry's hash, so an edited, deleted,
 inserted or reordered entry breaks the chain at a sequence number `verify` names. Stored
 through SQLAlchemy: SQLite under KEEPTRUSTS_HOME by default, PostgreSQL in production.
+
+A chain cannot see its own tail: deleted newest entries, rows, table or database leave
+nothing that fails to link. Checkpoints and provenance statements record heads outside the
+ledger (`custody.checkpoints`); readers opened with `create=False` report a missing database
+or table instead of making a fresh, empty one that would verify.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 import sqlalchemy as sa
+
+from keeptrusts_pipelines.errors import ConfigurationError, KeeptrustsError
 
 ACTIONS = (
     "created",
@@ -29,6 +38,8 @@ GENESIS = "0" * 64
 # PostgreSQL writers queue on a table lock; elsewhere concurrent writers race for the next
 # sequence number, and the loser reads the new head and retries.
 APPEND_ATTEMPTS = 20
+# Sequences asked for in one IN (...) query when looking up anchored entries.
+LOOKUP_BATCH = 500
 
 metadata = sa.MetaData()
 entries_table = sa.Table(
@@ -82,10 +93,73 @@ class ChainReport:
         return self.first_bad_sequence is None
 
 
+class LedgerError(KeeptrustsError):
+    """The ledger's database cannot be opened, read or written; names the URL and why."""
+
+
+def display_url(url: str | sa.URL) -> str:
+    """The URL with its password hidden: safe for files, logs and messages."""
+    return sa.make_url(url).render_as_string(hide_password=True)
+
+
+def _reason(error: Exception) -> str:
+    """The database's own first line (`file is not a database`), without SQLAlchemy's dress."""
+    original = getattr(error, "orig", None) or error
+    lines = str(original).strip().splitlines()
+    return lines[0] if lines else type(original).__name__
+
+
 class CustodyLedger:
-    def __init__(self, url: str) -> None:
-        self.engine = sa.create_engine(url)
-        metadata.create_all(self.engine)
+    """The ledger at a SQLAlchemy URL.
+
+    With `create` (writers), the table is made when missing. Without it (readers that check),
+    nothing is made: a missing SQLite file or table is a LedgerError on the first read.
+    """
+
+    def __init__(self, url: str, *, create: bool = True) -> None:
+        try:
+            self.engine = sa.create_engine(url)
+        except sa.exc.ArgumentError as error:
+            # The URL itself is not shown: it may hold a password.
+            raise ConfigurationError(
+                f"KEEPTRUSTS_CUSTODY_URL: not a usable SQLAlchemy URL ({error}); use "
+                "sqlite:///path/custody.db or postgresql+psycopg://user:password@host/db"
+            ) from None
+        self.url = display_url(self.engine.url)
+        self.create = create
+        if create:
+            try:
+                metadata.create_all(self.engine)
+            except sa.exc.SQLAlchemyError as error:
+                raise self._error("cannot be opened", error) from None
+
+    def _error(self, what: str, error: Exception | str) -> LedgerError:
+        reason = error if isinstance(error, str) else _reason(error)
+        return LedgerError(f"custody ledger at {self.url} {what}: {reason}")
+
+    def _sqlite_file(self) -> Path | None:
+        url = self.engine.url
+        if url.get_backend_name() != "sqlite" or url.query.get("uri"):
+            return None
+        if not url.database or url.database == ":memory:":
+            return None
+        return Path(url.database)
+
+    @contextmanager
+    def _reading(self) -> Iterator[sa.Connection]:
+        """A connection for reads; what the database says when it cannot, as a LedgerError."""
+        if not self.create:
+            file = self._sqlite_file()
+            # Connecting would create an empty file, which then looks like an empty ledger.
+            if file is not None and not file.exists():
+                raise self._error("cannot be read", f"{file} does not exist")
+        try:
+            with self.engine.connect() as connection:
+                if not self.create and not sa.inspect(connection).has_table(entries_table.name):
+                    raise self._error("cannot be read", f"it has no {entries_table.name} table")
+                yield connection
+        except sa.exc.SQLAlchemyError as error:
+            raise self._error("cannot be read", error) from None
 
     def append(
         self,
@@ -105,6 +179,24 @@ class CustodyLedger:
         """
         if action not in ACTIONS:
             raise ValueError(f"unknown custody action {action!r}; use one of {', '.join(ACTIONS)}")
+        try:
+            return self._append(
+                action, export_id, actor, run_id, artifact_sha256, detail, idempotency_key, now
+            )
+        except sa.exc.SQLAlchemyError as error:
+            raise self._error("cannot be written", error) from None
+
+    def _append(
+        self,
+        action: str,
+        export_id: str,
+        actor: str,
+        run_id: str,
+        artifact_sha256: str,
+        detail: dict[str, object] | None,
+        idempotency_key: str | None,
+        now: datetime | None,
+    ) -> Entry:
         for _ in range(APPEND_ATTEMPTS):
             with self.engine.begin() as connection:
                 if connection.dialect.name == "postgresql":
@@ -151,19 +243,34 @@ class CustodyLedger:
         query = sa.select(entries_table).order_by(entries_table.c.sequence)
         if export_id is not None:
             query = query.where(entries_table.c.export_id == export_id)
-        with self.engine.connect() as connection:
+        with self._reading() as connection:
             for row in connection.execute(query):
                 yield Entry(**row._mapping)
 
     def head(self) -> tuple[int, str]:
         """(sequence, hash) of the newest entry; (0, GENESIS) when empty."""
-        with self.engine.connect() as connection:
+        with self._reading() as connection:
             row = connection.execute(
                 sa.select(entries_table.c.sequence, entries_table.c.entry_hash)
                 .order_by(entries_table.c.sequence.desc())
                 .limit(1)
             ).first()
         return (row[0], row[1]) if row else (0, GENESIS)
+
+    def hashes_at(self, sequences: Iterable[int]) -> dict[int, str]:
+        """The entry hash at each of `sequences` the ledger holds; absent ones are left out."""
+        wanted = sorted(set(sequences))
+        found: dict[int, str] = {}
+        with self._reading() as connection:
+            for start in range(0, len(wanted), LOOKUP_BATCH):
+                batch = wanted[start : start + LOOKUP_BATCH]
+                rows = connection.execute(
+                    sa.select(entries_table.c.sequence, entries_table.c.entry_hash).where(
+                        entries_table.c.sequence.in_(batch)
+                    )
+                )
+                found.update({row[0]: row[1] for row in rows})
+        return found
 
     def verify(self) -> ChainReport:
         """Walk the chain from the first entry; name the first sequence number that breaks it."""

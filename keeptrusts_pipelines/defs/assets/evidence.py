@@ -12,6 +12,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from keeptrusts_pipelines.custody.checkpoints import write_checkpoint
 from keeptrusts_pipelines.defs.assets.lake import lake_assets
 from keeptrusts_pipelines.defs.partitions import EVIDENCE_PARTITIONS
 from keeptrusts_pipelines.defs.resources import (
@@ -175,7 +176,8 @@ def _delivery_asset(period: str, bundle: dg.AssetsDefinition) -> dg.AssetsDefini
         if delivered.created and provenance.exists():
             # The statement of the run that made these bytes travels beside them.
             statement = deliver(provenance, target, name=f"{folder}/{name}{SUFFIX}")
-        custody.ledger().append(
+        ledger = custody.ledger()
+        ledger.append(
             "delivered",
             export_id,
             actor="dagster",
@@ -184,6 +186,16 @@ def _delivery_asset(period: str, bundle: dg.AssetsDefinition) -> dg.AssetsDefini
             detail={"uri": delivered.uri, "version_id": delivered.version_id},
             idempotency_key=f"delivered:{export_id}:{delivered.sha256}",
         )
+        # The head, delivered beside the bundle, anchors the ledger out of reach of whoever
+        # can edit its database; a re-delivery of the same bytes sends no new checkpoint.
+        checkpoint = write_checkpoint(ledger)
+        anchor = None
+        if delivered.created and checkpoint is not None:
+            anchor = deliver(
+                checkpoint.path,
+                target,
+                name=f"{folder}/custody-checkpoint-{checkpoint.sequence:08d}.json",
+            )
         with atomic_path(archive.parent / DELIVERY_RECORD) as path:
             path.write_text(
                 json.dumps(
@@ -205,6 +217,7 @@ def _delivery_asset(period: str, bundle: dg.AssetsDefinition) -> dg.AssetsDefini
                 "store_checksum_sha256": dg.MetadataValue.text(delivered.checksum or ""),
                 "created": dg.MetadataValue.bool(delivered.created),
                 "provenance_uri": dg.MetadataValue.text(statement.uri if statement else ""),
+                "custody_checkpoint_uri": dg.MetadataValue.text(anchor.uri if anchor else ""),
             },
             data_version=dg.DataVersion(delivered.sha256),
         )
