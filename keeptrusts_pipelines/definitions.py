@@ -7,6 +7,11 @@ import dagster as dg
 
 from keeptrusts_pipelines.defs.assets.evidence import evidence_assets
 from keeptrusts_pipelines.defs.assets.lake import lake_assets
+from keeptrusts_pipelines.defs.custody_checkpoints import (
+    custody_checkpoint_job,
+    custody_checkpoint_schedule,
+)
+from keeptrusts_pipelines.defs.export_monitor import export_worker_monitor_sensor
 from keeptrusts_pipelines.defs.jobs import (
     evidence_jobs,
     export_expiry_job,
@@ -99,11 +104,13 @@ def build_definitions() -> dg.Definitions:
             export_expiry_job,
             lake_retention_job,
             *evidence_jobs.values(),
+            custody_checkpoint_job,
         ],
         schedules=[
             lake_daily_schedule,
             export_expiry_schedule,
             lake_retention_schedule,
+            custody_checkpoint_schedule,
             *evidence_schedules,
             *delivery_schedules(),
         ],
@@ -112,6 +119,7 @@ def build_definitions() -> dg.Definitions:
             export_completed_sensor,
             export_failed_sensor,
             evidence_catch_up_sensor,
+            export_worker_monitor_sensor,
         ],
         resources=build_resources(),
     )

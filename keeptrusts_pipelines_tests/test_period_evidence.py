@@ -100,6 +100,7 @@ def test_a_weekly_bundle_covers_its_seven_days(week_lake: Path) -> None:
         week_lake
         / "evidence"
         / f"weekly-{WEEK}"
+        / "artifact"
         / "kt_2026-03-02_to_2026-03-08_compliance-all.tar.gz"
     )
     with tarfile.open(archive) as bundle:
@@ -130,7 +131,8 @@ def test_delivery_is_once_and_late_data_supersedes_with_both_kept(
         is False
     )  # the same bundle: no second object
     keys = sorted(o["Key"] for o in s3_client.list_objects_v2(Bucket="evidence")["Contents"])
-    assert len(keys) == 2  # the bundle and its provenance statement
+    # The bundle, its provenance statement, and a checkpoint of the custody ledger's head.
+    assert len(keys) == 3 and any("/custody-checkpoint-" in key for key in keys)
 
     # Late events arrive for Wednesday; the week's next bundle supersedes the delivered one.
     rows = generate_day(21, date(2026, 3, 4), 150)["decision_events"].to_pylist()
@@ -146,4 +148,4 @@ def test_delivery_is_once_and_late_data_supersedes_with_both_kept(
     statement = json.loads(Path(bundle["provenance"].value).read_text())
     assert statement["predicate"]["supersedes"] == supersedes
     keys = sorted(o["Key"] for o in s3_client.list_objects_v2(Bucket="evidence")["Contents"])
-    assert len(keys) == 4 and supersedes["key"] in keys  # both bundles stay
+    assert len(keys) == 6 and supersedes["key"] in keys  # both bundles stay

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 from pydantic import Field
 
+from keeptrusts_pipelines.custody.checkpoints import write_checkpoint
 from keeptrusts_pipelines.defs.resources import (
     CustodyResource,
     EvidenceResource,
@@ -20,6 +21,7 @@ from keeptrusts_pipelines.defs.resources import (
 from keeptrusts_pipelines.errors import KeeptrustsError
 from keeptrusts_pipelines.exports.delivery import deliver_export
 from keeptrusts_pipelines.exports.engine import run_export
+from keeptrusts_pipelines.exports.folder import ExportFolder, check_export_id
 from keeptrusts_pipelines.exports.lifecycle import clear_failure, expire_due, record_failure
 from keeptrusts_pipelines.lake.retention import load_holds, plan_retention, prune, retention_hours
 from keeptrusts_pipelines.model.export_request import (
@@ -78,9 +80,16 @@ class ExportConfig(dg.Config):
     )
     s3_prefix: str = Field(default="", description="Key prefix in the bucket.")
     s3_region: str | None = Field(default=None, description="Bucket region; AWS_REGION if unset.")
+    request_sha256: str | None = Field(
+        default=None,
+        description="Set by kt and the inbox: the request is the export's request.json with this "
+        "sha256 (user ids stay there, out of the run storage); the fields above describe it.",
+    )
 
-    def request(self, now: datetime) -> ExportRequest:
+    def request(self, now: datetime, folder: ExportFolder) -> ExportRequest:
         """The validated request; raises ExportRequestError naming the field."""
+        if self.request_sha256:
+            return request_from_fields(folder.stored_request(self.request_sha256), now)
         start, end = self.window_from, self.window_to
         if start is None and end is None and self.last is None:
             today = now.astimezone(UTC).date()
@@ -121,11 +130,31 @@ def export_artifact(
     custody: CustodyResource,
 ) -> None:
     export_id = export_id_of(context.run)
+    try:
+        folder = ExportFolder(exports.path(), check_export_id(export_id, EXPORT_ID_TAG))
+    except KeeptrustsError as error:
+        raise dg.Failure(description=str(error), allow_retries=False) from None
+    # The lock shows the export's monitor this run is alive until the op ends, delivery included.
+    with folder.working(context.run_id):
+        _export(context, config, lake, exports, custody, folder)
+
+
+def _export(
+    context: dg.OpExecutionContext,
+    config: ExportConfig,
+    lake: LakeResource,
+    exports: ExportsResource,
+    custody: CustodyResource,
+    folder: ExportFolder,
+) -> None:
+    export_id = folder.name
     actor = context.run.tags.get(ACTOR_TAG) or context.run.tags.get("dagster/user") or "dagster"
     ledger = custody.ledger()
     started = datetime.now(UTC)
 
     def fail(message: str) -> dg.Failure:
+        # Recorded once per run; the job's tag keeps Dagster from re-running a failed step, since
+        # a bad request or a window the lake lacks fails the same way every time.
         record_failure(exports.path(), export_id, message, datetime.now(UTC))
         ledger.append(
             "failed",
@@ -134,10 +163,10 @@ def export_artifact(
             run_id=context.run_id,
             idempotency_key=f"failed:{context.run_id}",
         )
-        return dg.Failure(description=message)
+        return dg.Failure(description=message, allow_retries=False)
 
     try:
-        request = config.request(started)
+        request = config.request(started, folder)
     except KeeptrustsError as error:
         raise fail(str(error)) from None
     context.instance.add_run_tags(context.run_id, request_tags(request, export_id))
@@ -161,6 +190,7 @@ def export_artifact(
                 "run_id": context.run_id,
                 "custody_ledger_head": dict(zip(("sequence", "hash"), ledger.head(), strict=True)),
             },
+            worker=context.run_id,
         )
     except KeeptrustsError as error:
         raise fail(str(error)) from None
@@ -182,7 +212,12 @@ def export_artifact(
     if config.s3_bucket:
         try:
             delivered = deliver_export(
-                result, export_id, config.s3_bucket, config.s3_prefix, config.s3_region
+                result,
+                exports.path(),
+                export_id,
+                config.s3_bucket,
+                config.s3_prefix,
+                config.s3_region,
             )
         except KeeptrustsError as error:
             raise fail(f"the export is complete but was not delivered: {error}") from None
@@ -195,6 +230,7 @@ def export_artifact(
             detail=delivered,
             idempotency_key=f"delivered:{export_id}:{result.sha256}",
         )
+        write_checkpoint(ledger)  # the head, anchored: entries deleted after it cannot hide
         context.log.info(f"{export_id}: delivered to {delivered['uri']}")
     context.add_output_metadata(
         {

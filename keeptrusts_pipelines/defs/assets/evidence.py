@@ -196,7 +196,7 @@ def _delivery_asset(period: str, bundle: dg.AssetsDefinition) -> dg.AssetsDefini
                 target,
                 name=f"{folder}/custody-checkpoint-{checkpoint.sequence:08d}.json",
             )
-        with atomic_path(archive.parent / DELIVERY_RECORD) as path:
+        with atomic_path(evidence.path() / export_id / DELIVERY_RECORD) as path:
             path.write_text(
                 json.dumps(
                     {
