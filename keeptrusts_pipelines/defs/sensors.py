@@ -8,6 +8,7 @@ from urllib.parse import urlparse
 
 import boto3
 import dagster as dg
+from botocore.exceptions import BotoCoreError, ClientError
 
 from keeptrusts_pipelines.defs.assets.evidence import evidence_bundles
 from keeptrusts_pipelines.defs.assets.lake import decision_events
@@ -16,8 +17,17 @@ from keeptrusts_pipelines.defs.ops import export_id_of
 from keeptrusts_pipelines.defs.partitions import EVIDENCE_PARTITIONS, daily_partitions
 from keeptrusts_pipelines.defs.resources import CustodyResource, ExportsResource, WebhookResource
 from keeptrusts_pipelines.delivery.webhook import notify
-from keeptrusts_pipelines.errors import ConfigurationError, KeeptrustsError
-from keeptrusts_pipelines.exports.inbox import LocalInbox, RequestInbox, S3Inbox, parse_request
+from keeptrusts_pipelines.errors import ConfigurationError, ExportRequestError, KeeptrustsError
+from keeptrusts_pipelines.exports.inbox import (
+    REJECTED,
+    REQUEST_FILE_SHA256_TAG,
+    REQUEST_FILE_TAG,
+    LocalInbox,
+    RequestFile,
+    RequestInbox,
+    S3Inbox,
+    read_request,
+)
 from keeptrusts_pipelines.exports.lifecycle import read_failure, read_record
 from keeptrusts_pipelines.model.export_runs import (
     ACTOR_TAG,
@@ -48,6 +58,89 @@ def inboxes() -> list[RequestInbox]:
     return found
 
 
+# Errors of the inbox itself (storage down, a file gone meanwhile): the file waits a tick.
+INBOX_UNAVAILABLE = (OSError, BotoCoreError, ClientError)
+
+
+def _taken_id(taken: RequestFile, holder: str, where: str) -> ExportRequestError:
+    return ExportRequestError(
+        "request_id",
+        f"{taken.request_id!r} is already the id of request file {holder!r} ({where}), which "
+        "holds another request; give this one a request_id of its own",
+    )
+
+
+def _config_error(error: dg.DagsterInvalidConfigError) -> ExportRequestError:
+    """Dagster's refusal of a request's run config, as one line."""
+    reasons = " ".join(" ".join(reason.message.split()) for reason in error.errors)
+    if len(reasons) > 1000:
+        reasons = reasons[:999] + "…"
+    return ExportRequestError("run config", f"export_job's config schema refuses it: {reasons}")
+
+
+def _inbox_run(
+    context: dg.SensorEvaluationContext,
+    inbox: RequestInbox,
+    name: str,
+    requested: dict[str, RequestFile],
+) -> dg.RunRequest | None:
+    """The run a request file becomes; None when its run exists (the file is then accepted) or
+    was requested this tick. ExportRequestError when the file cannot run."""
+    taken = read_request(inbox, name, datetime.now(UTC))
+    # Run keys make a request run once, however often its file is seen.
+    run_tags = {"dagster/run_key": taken.request_id, "dagster/sensor_name": context.sensor_name}
+    records = context.instance.get_run_records(dg.RunsFilter(tags=run_tags), limit=1)
+    if records:
+        run = records[0].dagster_run
+        # The very same content seen again is done (as is a file whose run predates the tag).
+        if run.tags.get(REQUEST_FILE_SHA256_TAG, taken.sha256) != taken.sha256:
+            raise _taken_id(taken, run.tags.get(REQUEST_FILE_TAG, "?"), f"run {run.run_id}")
+        stored = inbox.accept(name)
+        if stored != name:
+            context.log.info(f"request {name} in {inbox.describe()} accepted as {stored}")
+        return None
+    first = requested.get(taken.request_id)
+    if first is not None:
+        if first.sha256 != taken.sha256:
+            raise _taken_id(taken, first.name, "requested in this tick")
+        return None  # the same request twice: accepted once its run exists
+    run_config = export_run_config(taken.request)
+    try:
+        dg.validate_run_config(export_job, run_config)
+    except dg.DagsterInvalidConfigError as error:
+        raise _config_error(error) from None
+    requested[taken.request_id] = taken
+    export_id = export_id_for_request(taken.request_id)
+    return dg.RunRequest(
+        run_key=taken.request_id,
+        run_config=run_config,
+        tags={
+            **request_tags(taken.request, export_id),
+            REQUEST_ID_TAG: taken.request_id,
+            REQUEST_FILE_TAG: name,
+            REQUEST_FILE_SHA256_TAG: taken.sha256,
+            ACTOR_TAG: f"inbox:{inbox.describe()}",
+        },
+    )
+
+
+def _reject(
+    context: dg.SensorEvaluationContext, inbox: RequestInbox, name: str, reason: str, logged: str
+) -> None:
+    try:
+        stored = inbox.reject(name, reason)
+    except Exception as error:  # the tick goes on; the file waits a tick
+        context.log.warning(
+            f"request {ascii(name)[:100]} in {inbox.describe()} could not be moved to "
+            f"{REJECTED}/ ({type(error).__name__}); tried again next tick"
+        )
+        return
+    context.log.warning(
+        f"request {ascii(name)[:100]} in {inbox.describe()} rejected as {REJECTED}/{stored}: "
+        f"{logged}"
+    )
+
+
 @dg.sensor(
     job=export_job,
     minimum_interval_seconds=15,
@@ -58,32 +151,36 @@ def inboxes() -> list[RequestInbox]:
 )
 def export_inbox_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     runs = []
+    requested: dict[str, RequestFile] = {}
     for inbox in inboxes():
-        for name in inbox.pending():
-            try:
-                request_id, request = parse_request(name, inbox.read(name), datetime.now(UTC))
-            except KeeptrustsError as error:
-                context.log.warning(f"request {name} in {inbox.describe()} rejected: {error}")
-                inbox.reject(name, str(error))
-                continue
-            # Run keys make a request run once, however often its file is seen; a file whose
-            # run exists moves out of the way.
-            run_tags = {"dagster/run_key": request_id, "dagster/sensor_name": context.sensor_name}
-            if context.instance.get_run_records(dg.RunsFilter(tags=run_tags), limit=1):
-                inbox.accept(name)
-                continue
-            export_id = export_id_for_request(request_id)
-            runs.append(
-                dg.RunRequest(
-                    run_key=request_id,
-                    run_config=export_run_config(request),
-                    tags={
-                        **request_tags(request, export_id),
-                        REQUEST_ID_TAG: request_id,
-                        ACTOR_TAG: f"inbox:{inbox.describe()}",
-                    },
-                )
+        try:
+            names = inbox.pending()
+        except INBOX_UNAVAILABLE as error:
+            context.log.warning(
+                f"inbox {inbox.describe()} not listed ({type(error).__name__}); next tick"
             )
+            continue
+        for name in names:
+            try:
+                run = _inbox_run(context, inbox, name, requested)
+            except INBOX_UNAVAILABLE as error:
+                context.log.warning(
+                    f"request {ascii(name)[:100]} in {inbox.describe()} not readable now "
+                    f"({type(error).__name__}); tried again next tick"
+                )
+            except KeeptrustsError as error:
+                _reject(context, inbox, name, str(error), str(error))
+            except Exception as error:  # one bad file never stops the tick
+                # Only the kind is logged: the message may quote the file's content.
+                kind = type(error).__name__
+                reason = (
+                    f"file: could not be read as a request ({kind}); write one JSON object "
+                    "of at most 1 MiB as the README shows"
+                )
+                _reject(context, inbox, name, reason, f"unexpected {kind}")
+            else:
+                if run is not None:
+                    runs.append(run)
     return dg.SensorResult(run_requests=runs)
 
 

@@ -6,10 +6,13 @@ Validated at the edge (the CLI, the Dagster run config, request files); the engi
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import ValidationError as PydanticValidationError
 
 from keeptrusts_pipelines.errors import ExportRequestError
 from keeptrusts_pipelines.model.schema import ACTIONS, RESULTS, SEVERITIES
@@ -148,28 +151,49 @@ def rfc3339(moment: datetime) -> str:
 
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# Windows lie within the years 2000-2999: wide for any audit, and far from datetime's own
+# limits (years 1 and 9999), where a day's or a time zone's arithmetic overflows.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST_END = datetime(3000, 1, 1, tzinfo=UTC)
+RANGE_HELP = "2000-01-01 to 2999-12-31 (UTC)"
+
+
+def _shown(text: str) -> str:
+    """A value as an error repeats it: quoted, cut short so an error stays one short line."""
+    return repr(text) if len(text) <= 60 else f"{text[:57]!r}…"
 
 
 def parse_moment(text: str, field_name: str, is_end: bool) -> datetime:
-    """A date or RFC 3339 time; as an end, a date covers its whole day, a time its whole second."""
+    """A date or RFC 3339 time; as an end, a date covers its whole day, a time its whole second.
+
+    Moments outside the years 2000-2999 (UTC) are refused."""
     text = text.strip()
     try:
         if _DATE.match(text):
             day = date.fromisoformat(text)
-            start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-            return start + timedelta(days=1) if is_end else start
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            moment = datetime(day.year, day.month, day.day, tzinfo=UTC)
+        else:
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise ExportRequestError(
             field_name,
-            f"{text!r} is neither a date nor an RFC 3339 time; "
+            f"{_shown(text)} is neither a date nor an RFC 3339 time; "
             "use 2026-05-01 or 2026-05-01T00:00:00Z",
         ) from None
     if moment.tzinfo is None:
         raise ExportRequestError(
-            field_name, f"{text!r} has no time zone; add Z for UTC, e.g. {text}Z"
+            field_name, f"{_shown(text)} has no time zone; add Z for UTC, e.g. {text[:40]}Z"
         )
-    moment = moment.astimezone(UTC)
+    try:
+        moment = moment.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+01:00 is before datetime's first moment
+        moment = EARLIEST - timedelta(days=1)
+    if not EARLIEST <= moment < LATEST_END:
+        raise ExportRequestError(
+            field_name, f"{_shown(text)} is outside the years exports cover; give {RANGE_HELP}"
+        )
+    if _DATE.match(text):
+        return moment + timedelta(days=1) if is_end else moment
     if is_end:
         moment += timedelta(seconds=1) if moment.microsecond == 0 else timedelta(microseconds=1)
     return moment
@@ -213,21 +237,45 @@ def _check_values(field_name: str, values: tuple[str, ...], allowed: tuple[str, 
     for value in values:
         if value not in allowed:
             raise ExportRequestError(
-                f"filter {field_name}", f"unknown value {value!r}; use one of {', '.join(allowed)}"
+                f"filter {field_name}",
+                f"unknown value {_shown(value)}; use one of {', '.join(allowed)}",
             )
 
 
-def validate(request: ExportRequest) -> ExportRequest:
-    """Check what can be checked without the lake; raise ExportRequestError naming the field."""
+def known_frameworks() -> tuple[str, ...]:
+    """The framework catalogs there are now: the packaged ones and KEEPTRUSTS_FRAMEWORKS_DIR's."""
+    # Imported here, not at module load: reports/ builds on this module (the import would be
+    # circular) and pulls in DuckDB; and the folder's catalogs are a fact of the moment.
+    from keeptrusts_pipelines.reports.frameworks import catalog_paths
+
+    return tuple(catalog_paths())
+
+
+def validate(request: ExportRequest, frameworks: Collection[str] | None = None) -> ExportRequest:
+    """Check what can be checked without the lake; raise ExportRequestError naming the field.
+
+    `compliance-<name>` needs a catalog `name` among `frameworks` (default: the catalogs there
+    are now, see known_frameworks)."""
+    _check_plain_values(request)
     if request.export_type not in EXPORT_TYPES:
         raise ExportRequestError(
-            "type", f"unknown type {request.export_type!r}; use one of {', '.join(EXPORT_TYPES)}"
+            "type",
+            f"unknown type {_shown(request.export_type)}; use one of {', '.join(EXPORT_TYPES)}",
         )
     formats = TABULAR_FORMATS + REPORT_FORMATS
     if request.format not in formats and not _FRAMEWORK_FORMAT.match(request.format):
         raise ExportRequestError(
-            "format", f"unknown format {request.format!r}; use one of {', '.join(formats)}"
+            "format", f"unknown format {_shown(request.format)}; use one of {', '.join(formats)}"
         )
+    if request.format not in formats:  # compliance-<name> of a catalog outside the package
+        name = request.format.removeprefix("compliance-")
+        known = sorted(known_frameworks() if frameworks is None else frameworks)
+        if name not in known:
+            raise ExportRequestError(
+                "format",
+                f"no framework catalog {_shown(name)}; the catalogs hold "
+                f"{', '.join(known) or 'none'} (add {name}.yaml to KEEPTRUSTS_FRAMEWORKS_DIR)",
+            )
     if request.format not in TABULAR_FORMATS and request.export_type != "events":
         raise ExportRequestError(
             "type",
@@ -255,41 +303,165 @@ REQUEST_FIELDS = (
     "raw_content",
 )  # fmt: skip
 LIST_FILTERS = tuple(name for name in EVENT_FILTERS if name != "min_severity")
+# Bounds of the plain fields: a label, a title and auditors' notes, not documents; they reach
+# run config, artifact names and report headers.
+MAX_NAME, MAX_TITLE, MAX_DESCRIPTION = 120, 200, 4_000
+MAX_FILTER_VALUE, MAX_FILTER_VALUES = 200, 100
+MAX_WORD = 64  # type, format, from, to, last, min_severity
+
+Word = Annotated[str, StringConstraints(max_length=MAX_WORD)]
+
+
+def _one_as_list(value: object) -> object:
+    """A single filter value stands for a list of one: `"team": "legal"`."""
+    return [value] if isinstance(value, str) else value
+
+
+FilterValues = Annotated[
+    list[Annotated[str, StringConstraints(max_length=MAX_FILTER_VALUE)]],
+    Field(max_length=MAX_FILTER_VALUES),
+    BeforeValidator(_one_as_list),
+]
+
+
+class FilterFields(BaseModel):
+    """The `filters` of a request's plain fields; null means no filter."""
+
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+    policy: FilterValues | None = None
+    action: FilterValues | None = None
+    result: FilterValues | None = None
+    gateway: FilterValues | None = None
+    consumer_group: FilterValues | None = None
+    team: FilterValues | None = None
+    user: FilterValues | None = None
+    model: FilterValues | None = None
+    min_severity: Word | None = None
+
+
+class RequestFields(BaseModel):
+    """The plain fields of a request (run config, request files): the one definition of their
+    types and bounds. Strict: a string is no boolean, a number no string; unknown fields are
+    refused; null means the default."""
+
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+    export_type: Word | None = Field(default=None, alias="type")
+    format: Word | None = None
+    start: Word | None = Field(default=None, alias="from")
+    end: Word | None = Field(default=None, alias="to")
+    last: Word | None = None
+    filters: FilterFields | None = None
+    name: Annotated[str, StringConstraints(max_length=MAX_NAME)] | None = None
+    title: Annotated[str, StringConstraints(max_length=MAX_TITLE)] | None = None
+    description: Annotated[str, StringConstraints(max_length=MAX_DESCRIPTION)] | None = None
+    raw_content: bool | None = None
+
+
+# What a field of each kind should hold, for the errors.
+_EXAMPLES = {
+    "from": 'a string such as "2026-05-01"',
+    "to": 'a string such as "2026-05-31"',
+    "last": 'a string such as "7d"',
+    "filters": 'an object such as {"team": ["legal"]}',
+}
+
+
+def _kind(value: object) -> str:
+    """A value as JSON names its kind; short scalars shown, nothing long repeated."""
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, int | float):
+        shown = repr(value)
+        return f"the number {shown}" if len(shown) <= 20 else "a number"
+    if isinstance(value, str):
+        return f"the string {_shown(value)}" if len(value) <= 20 else "a string"
+    if value is None:
+        return "null"
+    if isinstance(value, list | tuple):
+        return "a list"
+    if isinstance(value, Mapping):
+        return "an object"
+    return type(value).__name__
+
+
+def _field_error(error: Mapping[str, Any]) -> ExportRequestError:
+    """Pydantic's first error as ours: `filters.team: a value is 250 characters long; …`."""
+    location = [part for part in error["loc"] if isinstance(part, str)]
+    in_list = any(isinstance(part, int) for part in error["loc"])
+    field_name = ".".join(location) or "request"
+    kind, value, context = error["type"], error["input"], error.get("ctx") or {}
+    if kind == "extra_forbidden" and len(location) > 1:
+        message = f"unknown filter; use one of {', '.join(EVENT_FILTERS)}"
+    elif kind == "extra_forbidden":
+        message = f"unknown field; a request has {', '.join(REQUEST_FIELDS)}"
+    elif kind == "string_too_long" and in_list:
+        message = (
+            f"a value is {len(value):,} characters long; each may have at most "
+            f"{context['max_length']:,}"
+        )
+    elif kind == "string_too_long":
+        message = f"is {len(value):,} characters long; at most {context['max_length']:,}"
+    elif kind == "too_long":
+        count = context.get("actual_length")
+        counted = f"{count:,} values" if count else "too many values"
+        message = f"has {counted}; at most {context['max_length']:,}"
+    elif kind == "bool_type":
+        message = f"must be true or false, not {_kind(value)}"
+    elif kind == "string_type" and in_list:
+        message = f'values must be strings such as "legal", not {_kind(value)}'
+    elif kind == "string_type":
+        message = f"must be {_EXAMPLES.get(field_name, 'a string')}, not {_kind(value)}"
+    elif kind == "list_type":
+        message = f'must be a list of strings such as ["legal"], not {_kind(value)}'
+    elif kind in ("model_type", "dict_type"):
+        message = f"must be {_EXAMPLES['filters']}, not {_kind(value)}"
+    else:
+        message = str(error["msg"])
+    return ExportRequestError(field_name, message)
+
+
+def _plain_fields(fields: Mapping[str, Any]) -> RequestFields:
+    if not isinstance(fields, Mapping):
+        raise ExportRequestError("request", f"must be an object, not {_kind(fields)}")
+    try:
+        return RequestFields.model_validate(dict(fields))
+    except PydanticValidationError as error:
+        raise _field_error(error.errors()[0]) from None
+
+
+def _check_plain_values(request: ExportRequest) -> None:
+    """Names, titles, descriptions and filter values within the plain fields' bounds, whichever
+    door made the request."""
+    _plain_fields(
+        {
+            "name": request.name,
+            "title": request.title,
+            "description": request.description,
+            "raw_content": request.raw_content,
+            "filters": request.filters.active(),
+        }
+    )
 
 
 def request_from_fields(fields: Mapping[str, Any], now: datetime) -> ExportRequest:
     """A validated request from plain fields (run config, request files); errors name the field."""
-    unknown = sorted(set(fields) - set(REQUEST_FIELDS))
-    if unknown:
-        raise ExportRequestError(
-            unknown[0], f"unknown field; a request has {', '.join(REQUEST_FIELDS)}"
-        )
-    raw_filters = fields.get("filters") or {}
-    if not isinstance(raw_filters, Mapping):
-        raise ExportRequestError("filters", 'must be an object such as {"team": ["legal"]}')
-    for name in raw_filters:
-        if name not in EVENT_FILTERS:
-            raise ExportRequestError(
-                f"filter {name}", f"unknown filter; use one of {', '.join(EVENT_FILTERS)}"
-            )
-    lists = {}
-    for name in LIST_FILTERS:
-        values = raw_filters.get(name) or []
-        values = [values] if isinstance(values, str) else values
-        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
-            raise ExportRequestError(f"filter {name}", "must be a list of strings")
-        lists[name] = tuple(values)
-    window = build_window(fields.get("from"), fields.get("to"), fields.get("last"), now)
+    plain = _plain_fields(fields)
+    filters = plain.filters or FilterFields()
     return validate(
         ExportRequest(
-            window=window,
-            format=str(fields.get("format") or "csv").lower(),
-            export_type=str(fields.get("type") or "events"),
-            filters=Filters(**lists, min_severity=raw_filters.get("min_severity") or None),
-            name=fields.get("name"),
-            title=fields.get("title"),
-            description=fields.get("description"),
-            raw_content=bool(fields.get("raw_content", False)),
+            window=build_window(plain.start, plain.end, plain.last, now),
+            format=(plain.format or "csv").lower(),
+            export_type=plain.export_type or "events",
+            filters=Filters(
+                **{name: tuple(getattr(filters, name) or ()) for name in LIST_FILTERS},
+                min_severity=filters.min_severity or None,
+            ),
+            name=plain.name,
+            title=plain.title,
+            description=plain.description,
+            raw_content=bool(plain.raw_content),
         )
     )
 
