@@ -295,7 +295,8 @@ def test_postgres_tail_deletion_is_caught_and_the_password_never_written(
     _, head = ledger.head()
     assert kt("custody", "checkpoint").exit_code == 0
     path = checkpoints_root() / "checkpoint-00000012.json"
-    assert url.password and url.password not in path.read_text()
+    # The test role's password is also its name, so look for it where a URL would carry it.
+    assert url.password and f":{url.password}@" not in path.read_text()
     assert json.loads(path.read_text())["ledger"] == url.render_as_string(hide_password=True)
     with ledger.engine.begin() as connection:
         connection.execute(entries_table.delete().where(entries_table.c.sequence > 9))
