@@ -297,3 +297,28 @@ def test_a_live_worker_is_left_alone(home: Path) -> None:
     with ExportFolder(home / "exports", "exp_alive0000001").working(run.run_id):
         assert status_of("exp_alive0000001")["status"] == "processing"
     assert local_instance().get_run_by_id(run.run_id).status == dg.DagsterRunStatus.STARTED
+
+
+def test_an_inbox_request_keeps_its_user_ids_out_of_the_run_config(home: Path) -> None:
+    from keeptrusts_pipelines.defs.sensors import export_inbox_sensor
+
+    person = "inbox.canary@example.org"
+    inbox = home / "requests"
+    inbox.mkdir(parents=True)
+    request = {"request_id": "req-user", "format": "csv", "from": "2026-03-01"}
+    (inbox / "user.json").write_text(
+        json.dumps(request | {"to": "2026-03-02", "filters": {"user": [person]}})
+    )
+    instance = local_instance()
+    context = dg.build_sensor_context(instance=instance, sensor_name="export_inbox_sensor")
+    [run] = export_inbox_sensor(context).run_requests
+    assert person not in json.dumps(run.run_config) and person not in json.dumps(run.tags)
+    job = build_definitions().resolve_job_def("export_job")
+    result = job.execute_in_process(run_config=run.run_config, instance=instance, tags=run.tags)
+    assert result.success
+    export_id = run.tags[EXPORT_ID_TAG]
+    record = json.loads((home / "exports" / export_id / "export.json").read_text())
+    assert record["request"]["filters"]["user"] == [person]
+    for path in (home / "dagster").rglob("*"):
+        if path.is_file():
+            assert person.encode() not in path.read_bytes(), path

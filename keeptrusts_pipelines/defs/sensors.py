@@ -18,6 +18,7 @@ from keeptrusts_pipelines.defs.partitions import EVIDENCE_PARTITIONS, daily_part
 from keeptrusts_pipelines.defs.resources import CustodyResource, ExportsResource, WebhookResource
 from keeptrusts_pipelines.delivery.webhook import notify
 from keeptrusts_pipelines.errors import ConfigurationError, ExportRequestError, KeeptrustsError
+from keeptrusts_pipelines.exports.folder import ExportFolder
 from keeptrusts_pipelines.exports.inbox import (
     REJECTED,
     REQUEST_FILE_SHA256_TAG,
@@ -29,6 +30,7 @@ from keeptrusts_pipelines.exports.inbox import (
     read_request,
 )
 from keeptrusts_pipelines.exports.lifecycle import read_failure, read_record
+from keeptrusts_pipelines.model.export_request import request_to_fields
 from keeptrusts_pipelines.model.export_runs import (
     ACTOR_TAG,
     NOTIFY_TAG,
@@ -37,7 +39,7 @@ from keeptrusts_pipelines.model.export_runs import (
     export_run_config,
     request_tags,
 )
-from keeptrusts_pipelines.settings import requests_root
+from keeptrusts_pipelines.settings import exports_root, requests_root
 
 # Dagster's run status sensors pass its own beta `owners` parameter on; the warning is not ours.
 warnings.filterwarnings(
@@ -104,13 +106,17 @@ def _inbox_run(
         if first.sha256 != taken.sha256:
             raise _taken_id(taken, first.name, "requested in this tick")
         return None  # the same request twice: accepted once its run exists
-    run_config = export_run_config(taken.request)
+    export_id = export_id_for_request(taken.request_id)
+    # The request lives in the export's folder; the run config holds no user ids.
+    folder = ExportFolder(exports_root(), export_id)
+    stored = folder.store_request(request_to_fields(taken.request))
+    run_config = export_run_config(taken.request, request_sha256=stored)
     try:
         dg.validate_run_config(export_job, run_config)
     except dg.DagsterInvalidConfigError as error:
+        folder.request_path.unlink(missing_ok=True)
         raise _config_error(error) from None
     requested[taken.request_id] = taken
-    export_id = export_id_for_request(taken.request_id)
     return dg.RunRequest(
         run_key=taken.request_id,
         run_config=run_config,
