@@ -371,8 +371,8 @@ def test_a_request_whose_run_config_dagster_refuses_is_rejected_with_the_config_
     request_file(inbox, "b-fine.json")
     original = sensors.export_run_config
 
-    def drifted(request, delivery=None):
-        config = original(request, delivery)
+    def drifted(request, delivery=None, request_sha256=None):
+        config = original(request, delivery, request_sha256)
         if request.name == "drift":
             config["ops"]["export_artifact"]["config"]["colour"] = "blue"
         return config
