@@ -4,13 +4,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from keeptrusts_pipelines.cli.output import emit_json, fail, say
 from keeptrusts_pipelines.custody.ledger import CustodyLedger
 from keeptrusts_pipelines.errors import ConfigurationError
 from keeptrusts_pipelines.evidence.provenance import public_key
+from keeptrusts_pipelines.evidence.verify import unpack_limits
 from keeptrusts_pipelines.evidence.verify import verify as verify_evidence
-from keeptrusts_pipelines.lake.files import sha256_of
 from keeptrusts_pipelines.lake.layout import LakeLayout
 from keeptrusts_pipelines.settings import custody_url, lake_root
 
@@ -20,7 +21,9 @@ def verify(
     public_key_path: Annotated[
         Path | None,
         typer.Option(
-            "--public-key", help="Ed25519 public key (PEM) the provenance is signed with."
+            "--public-key",
+            help="Ed25519 public key (PEM) the provenance must be signed with: "
+            "a missing, unsigned or otherwise signed statement then fails.",
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object for machines.")] = False,
@@ -28,15 +31,22 @@ def verify(
     """Check fixity, manifest, provenance and the lake's data versions; name every difference."""
     try:
         key = public_key(public_key_path) if public_key_path else None
-    except (OSError, ValueError, ConfigurationError) as error:
-        fail(f"--public-key {public_key_path}: {error}", code=2)
-    result = verify_evidence(path, key, LakeLayout(lake_root()))
-    if path.is_file():
+    except ConfigurationError as error:
+        fail(escape(f"--public-key: {error}"), code=2)
+    try:
+        limits = unpack_limits()
+    except ConfigurationError as error:
+        fail(escape(str(error)), code=2)
+    try:
+        result = verify_evidence(path, key, LakeLayout(lake_root()), limits=limits)
+    except Exception as error:  # fail safe: whatever went wrong, the evidence is not proven
+        fail(escape(f"{path.name}: could not be verified ({type(error).__name__}: {error})"))
+    if result.sha256:
         CustodyLedger(custody_url()).append(
             "verified",
             result.export_id or "",
             actor="kt verify",
-            artifact_sha256=sha256_of(path),
+            artifact_sha256=result.sha256,
             detail={"ok": result.ok, "findings": len(result.findings)},
         )
     if as_json:
@@ -50,11 +60,11 @@ def verify(
             }
         )
     elif result.ok:
-        say(f"[green]✓[/green] OK {path.name}: " + "; ".join(result.checked))
+        say(f"[green]✓[/green] OK {escape(path.name)}: " + escape("; ".join(result.checked)))
         for note in result.notes:
-            say(f"  note: {note}")
+            say(f"  note: {escape(note)}")
     else:
         for finding in result.findings:
-            say(f"[red]✗[/red] {finding}")
+            say(f"[red]✗[/red] {escape(str(finding))}")
     if not result.ok:
         raise typer.Exit(1)
