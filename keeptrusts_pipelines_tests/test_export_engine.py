@@ -68,10 +68,15 @@ KNOWN_ANSWERS = [
     (Filters(min_severity="critical"), "severity = 'critical'", []),
     (
         Filters(policy=("dlp-secrets",), action=("block",)),
-        "action = 'block' AND (policy = ? OR list_contains([p.name for p in policies_evaluated], ?))",
-        ["dlp-secrets", "dlp-secrets"],
+        "action = 'block' AND policy = ?",
+        ["dlp-secrets"],
     ),
-    (Filters(policy=("disclaimer",)), "true", []),  # every event evaluates the disclaimer policy
+    (
+        Filters(evaluated_policy=("dlp-secrets",), action=("block",)),
+        "action = 'block' AND list_contains([p.name for p in policies_evaluated], ?)",
+        ["dlp-secrets"],
+    ),
+    (Filters(evaluated_policy=("disclaimer",)), "true", []),  # every event evaluates it
     (Filters(user=("jane.doe@company.example",)), '"user" = ?', ["jane.doe@company.example"]),
     (Filters(team=("nobody",)), "false", []),
 ]

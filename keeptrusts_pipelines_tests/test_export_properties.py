@@ -35,6 +35,9 @@ def subset(values) -> st.SearchStrategy:
 filters_strategy = st.builds(
     Filters,
     policy=subset(catalog.POLICIES[:5]),
+    evaluated_policy=subset(
+        [*catalog.POLICIES[:5], *(f"{p}:block" for p in catalog.POLICIES[:3]), "pii-filter:pass"]
+    ),
     action=subset(ACTIONS),
     result=subset(RESULTS),
     gateway=subset([g for g, _ in catalog.GATEWAYS]),
@@ -58,10 +61,21 @@ def reference(events: pl.DataFrame, window: Window, filters: Filters) -> list[st
         if getattr(filters, column):
             kept = kept.filter(pl.col(column).is_in(list(getattr(filters, column))))
     if filters.policy:
-        evaluated = pl.col("policies_evaluated").list.eval(pl.element().struct.field("name"))
+        kept = kept.filter(pl.col("policy").is_in(list(filters.policy)))
+    if filters.evaluated_policy:
+        rows = kept.to_dicts()
+        wanted = set(filters.evaluated_policy)
         kept = kept.filter(
-            pl.col("policy").is_in(list(filters.policy))
-            | evaluated.list.eval(pl.element().is_in(list(filters.policy))).list.any()
+            pl.Series(
+                [
+                    any(
+                        p["name"] in wanted or f"{p['name']}:{p['verdict']}" in wanted
+                        for p in row["policies_evaluated"]
+                    )
+                    for row in rows
+                ],
+                dtype=pl.Boolean,
+            )
         )
     if filters.min_severity:
         allowed = list(SEVERITIES[SEVERITIES.index(filters.min_severity) :])

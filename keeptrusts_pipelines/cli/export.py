@@ -61,8 +61,17 @@ LastOption = Annotated[
     str | None, typer.Option("--last", help="Quick range ending now: 24h, 7d, 30d or 90d.")
 ]
 PolicyOption = Annotated[
-    Many, typer.Option("--filter-policy", "--policy", help="Deciding or evaluated policy.")
+    Many, typer.Option("--filter-policy", "--policy", help="The deciding policy.")
 ]
+EvaluatedPolicyOption = Annotated[
+    Many,
+    typer.Option(
+        "--filter-evaluated-policy",
+        help="Any evaluated policy: NAME, or NAME:VERDICT (pass, block, modified, escalate).",
+    ),
+]
+EnvironmentOption = Annotated[Many, typer.Option("--filter-environment", help="Environment.")]
+ProviderOption = Annotated[Many, typer.Option("--filter-provider", help="Model provider.")]
 ActionOption = Annotated[
     Many,
     typer.Option("--filter-action", "--filter-decision", help="allow, block, redact, escalate."),
@@ -124,13 +133,16 @@ def _request(
 def _request_from_options(options: dict) -> ExportRequest:
     filters = Filters(
         policy=tuple(options.pop("filter_policy") or ()),
+        evaluated_policy=tuple(options.pop("filter_evaluated_policy") or ()),
         action=tuple(options.pop("filter_action") or ()),
         result=tuple(options.pop("filter_result") or ()),
+        environment=tuple(options.pop("filter_environment") or ()),
         gateway=tuple(options.pop("filter_gateway") or ()),
         consumer_group=tuple(options.pop("filter_consumer_group") or ()),
         team=tuple(options.pop("filter_team") or ()),
         user=tuple(options.pop("filter_user") or ()),
         model=tuple(options.pop("filter_model") or ()),
+        provider=tuple(options.pop("filter_provider") or ()),
         min_severity=options.pop("min_severity"),
     )
     return _request(filters=filters, **options)
@@ -366,13 +378,16 @@ def create(
     date_to: DateToOption = None,
     last: LastOption = None,
     filter_policy: PolicyOption = None,
+    filter_evaluated_policy: EvaluatedPolicyOption = None,
     filter_action: ActionOption = None,
     filter_result: ResultOption = None,
+    filter_environment: EnvironmentOption = None,
     filter_gateway: GatewayOption = None,
     filter_consumer_group: ConsumerGroupOption = None,
     filter_team: TeamOption = None,
     filter_user: UserOption = None,
     filter_model: ModelOption = None,
+    filter_provider: ProviderOption = None,
     min_severity: SeverityOption = None,
     name: Annotated[str | None, typer.Option("--name", help="Label; also the file name.")] = None,
     title: Annotated[str | None, typer.Option("--title", help="Title for reports.")] = None,
@@ -436,13 +451,16 @@ def preview_command(
     date_to: DateToOption = None,
     last: LastOption = None,
     filter_policy: PolicyOption = None,
+    filter_evaluated_policy: EvaluatedPolicyOption = None,
     filter_action: ActionOption = None,
     filter_result: ResultOption = None,
+    filter_environment: EnvironmentOption = None,
     filter_gateway: GatewayOption = None,
     filter_consumer_group: ConsumerGroupOption = None,
     filter_team: TeamOption = None,
     filter_user: UserOption = None,
     filter_model: ModelOption = None,
+    filter_provider: ProviderOption = None,
     min_severity: SeverityOption = None,
     as_json: JsonFlag = False,
 ) -> None:

@@ -58,14 +58,19 @@ class ExportConfig(dg.Config):
     last: str | None = Field(
         default=None, description="Instead of from/to: 24h, 7d, 30d or 90d ending when it runs."
     )
-    policy: list[str] = Field(default=[], description="Deciding or evaluated policy (any of).")
+    policy: list[str] = Field(default=[], description="Deciding policy (any of).")
+    evaluated_policy: list[str] = Field(
+        default=[], description="Any evaluated policy: name, or name:verdict (any of)."
+    )
     action: list[str] = Field(default=[], description="allow, block, redact, escalate (any of).")
     result: list[str] = Field(default=[], description="passed, blocked, modified, escalated.")
+    environment: list[str] = Field(default=[], description="Environments (any of).")
     gateway: list[str] = Field(default=[], description="Gateways (any of).")
     consumer_group: list[str] = Field(default=[], description="Consumer groups (any of).")
     team: list[str] = Field(default=[], description="Teams (any of).")
     user: list[str] = Field(default=[], description="Users (any of).")
     model: list[str] = Field(default=[], description="Models (any of).")
+    provider: list[str] = Field(default=[], description="Model providers (any of).")
     min_severity: str | None = Field(
         default=None, description="info, low, medium, high or critical: this or above."
     )

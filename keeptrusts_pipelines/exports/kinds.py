@@ -14,7 +14,24 @@ from keeptrusts_pipelines.model.export_request import Filters, Window
 from keeptrusts_pipelines.model.schema import SEVERITIES
 
 # Filters matched against a column of the same name (OR within a filter, AND across them).
-COLUMN_FILTERS = ("action", "result", "gateway", "consumer_group", "team", "user", "model")
+COLUMN_FILTERS = (
+    "policy",
+    "action",
+    "result",
+    "environment",
+    "gateway",
+    "consumer_group",
+    "team",
+    "user",
+    "model",
+    "provider",
+)
+
+
+def evaluated_key(value: str) -> tuple[str, str | None]:
+    """(policy, verdict or None) of an `evaluated_policy` filter value."""
+    name, _, verdict = value.partition(":")
+    return name, verdict or None
 
 
 def _in_window(column: str, window: Window) -> pl.Expr:
@@ -28,18 +45,21 @@ def _at_least(severity: str | None) -> pl.Expr:
 
 
 def event_conditions(filters: Filters) -> list[pl.Expr]:
-    """The filters of decision events; `policy` matches the deciding or any evaluated policy."""
+    """The filters of decision events: `policy` is the deciding policy; `evaluated_policy`
+    matches any evaluated one, by name (`pii-filter`) or name and verdict (`pii-filter:block`)."""
     conditions = [
         pl.col(name).is_in(list(getattr(filters, name)))
         for name in COLUMN_FILTERS
         if getattr(filters, name)
     ]
-    if filters.policy:
-        wanted = list(filters.policy)
-        evaluated = pl.col("policies_evaluated").list.eval(
-            pl.element().struct.field("name").is_in(wanted)
-        )
-        conditions.append(pl.col("policy").is_in(wanted) | evaluated.list.any())
+    if filters.evaluated_policy:
+        wanted = [evaluated_key(value) for value in filters.evaluated_policy]
+        names = [name for name, verdict in wanted if verdict is None]
+        pairs = [f"{name}:{verdict}" for name, verdict in wanted if verdict is not None]
+        policy = pl.element().struct.field("name")
+        pair = pl.concat_str(policy, pl.lit(":"), pl.element().struct.field("verdict"))
+        matched = pl.col("policies_evaluated").list.eval(policy.is_in(names) | pair.is_in(pairs))
+        conditions.append(matched.list.any())
     conditions.append(_at_least(filters.min_severity))
     return conditions
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
@@ -15,7 +15,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstr
 from pydantic import ValidationError as PydanticValidationError
 
 from keeptrusts_pipelines.errors import ExportRequestError
-from keeptrusts_pipelines.model.schema import ACTIONS, RESULTS, SEVERITIES
+from keeptrusts_pipelines.model.schema import ACTIONS, RESULTS, SEVERITIES, VERDICTS
 
 EXPORT_TYPES = ("events", "escalations", "config-history", "conversations")
 TABULAR_FORMATS = ("csv", "json", "jsonl", "parquet")
@@ -44,13 +44,16 @@ QUICK_RANGES = {
 # Which filters make sense for each export type (a filter on a field the type lacks is an error).
 EVENT_FILTERS = (
     "policy",
+    "evaluated_policy",
     "action",
     "result",
+    "environment",
     "gateway",
     "consumer_group",
     "team",
     "user",
     "model",
+    "provider",
     "min_severity",
 )
 FILTERS_BY_TYPE = {
@@ -104,14 +107,17 @@ class Window:
 class Filters:
     """Each filter is OR within its values, AND across filters; empty means no filter."""
 
-    policy: tuple[str, ...] = ()
+    policy: tuple[str, ...] = ()  # the deciding policy
+    evaluated_policy: tuple[str, ...] = ()  # any evaluated policy: `name` or `name:verdict`
     action: tuple[str, ...] = ()
     result: tuple[str, ...] = ()
+    environment: tuple[str, ...] = ()
     gateway: tuple[str, ...] = ()
     consumer_group: tuple[str, ...] = ()
     team: tuple[str, ...] = ()
     user: tuple[str, ...] = ()
     model: tuple[str, ...] = ()
+    provider: tuple[str, ...] = ()
     min_severity: str | None = None
 
     def active(self) -> dict[str, object]:
@@ -281,11 +287,26 @@ def validate(request: ExportRequest, frameworks: Collection[str] | None = None) 
             "type",
             f"{request.format} reports cover decision events; use --type events (the default)",
         )
-    filters = request.filters
+    # Enumerated values are words of the schema, whatever their case (`--filter-decision Block`).
+    filters = replace(
+        request.filters,
+        action=tuple(value.lower() for value in request.filters.action),
+        result=tuple(value.lower() for value in request.filters.result),
+        min_severity=request.filters.min_severity and request.filters.min_severity.lower(),
+    )
+    request = replace(request, filters=filters)
     _check_values("action", filters.action, ACTIONS)
     _check_values("result", filters.result, RESULTS)
     if filters.min_severity is not None:
         _check_values("min_severity", (filters.min_severity,), SEVERITIES)
+    for value in filters.evaluated_policy:
+        name, _, verdict = value.partition(":")
+        if not name or (verdict and verdict not in VERDICTS):
+            raise ExportRequestError(
+                "filter evaluated_policy",
+                f"{_shown(value)}: give a policy name, or name:verdict with a verdict of "
+                f"{', '.join(VERDICTS)} (e.g. pii-filter:block)",
+            )
     allowed = FILTERS_BY_TYPE[request.export_type]
     for name in filters.active():
         if name not in allowed:
@@ -330,13 +351,16 @@ class FilterFields(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
 
     policy: FilterValues | None = None
+    evaluated_policy: FilterValues | None = None
     action: FilterValues | None = None
     result: FilterValues | None = None
+    environment: FilterValues | None = None
     gateway: FilterValues | None = None
     consumer_group: FilterValues | None = None
     team: FilterValues | None = None
     user: FilterValues | None = None
     model: FilterValues | None = None
+    provider: FilterValues | None = None
     min_severity: Word | None = None
 
 

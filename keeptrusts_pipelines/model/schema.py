@@ -15,6 +15,8 @@ TIMESTAMP = pa.timestamp("us", tz="UTC")
 ACTIONS = ("allow", "block", "redact", "escalate")
 RESULTS = ("passed", "blocked", "modified", "escalated")
 SEVERITIES = ("info", "low", "medium", "high", "critical")
+# What one evaluated policy said of a request (`policies_evaluated[].verdict`).
+VERDICTS = ("pass", "block", "modified", "escalate")
 ESCALATION_STATUSES = ("open", "acknowledged", "resolved", "dismissed")
 
 POLICY_EVALUATION = pa.struct(
