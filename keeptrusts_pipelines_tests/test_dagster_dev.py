@@ -20,6 +20,7 @@ from keeptrusts_pipelines.cli.app import app
 from keeptrusts_pipelines.defs.instance import PROJECT_ROOT, prepare_dagster_home
 from keeptrusts_pipelines_tests.conftest import free_port
 from keeptrusts_pipelines_tests.lakes import demo_lake
+from keeptrusts_pipelines_tests.webhooks import Receiver, running_receiver
 
 LOCATION = "keeptrusts_pipelines"
 DAY = "2026-05-04"
@@ -253,3 +254,42 @@ def test_kt_exports_through_graphql_and_twenty_at_once_all_complete(
     for export_id, (team, file_format) in submitted.items():
         artifact = Path(ours[export_id]["artifact"])
         assert records_in(artifact, file_format) == lake_count(f"team = '{team}'")
+
+
+@pytest.fixture
+def webhook(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A receiver on loopback, set as KEEPTRUSTS_WEBHOOK_URL before `dagster dev` starts."""
+    with running_receiver() as url:
+        monkeypatch.setenv("KEEPTRUSTS_WEBHOOK_URL", url)
+        monkeypatch.setenv("KEEPTRUSTS_WEBHOOK_SECRET", "s3cret")
+        yield url
+
+
+def test_a_local_kt_export_is_notified_once_by_the_daemon(
+    webhook: str, dagster_dev: tuple[str, Path], keeptrusts_home: Path
+) -> None:
+    """kt without KEEPTRUSTS_DAGSTER_URL runs on the local instance, with no code location on
+    the run; the daemon's sensors must still post it, once."""
+    _, log = dagster_dev
+    demo_lake(keeptrusts_home / "lake", date(2026, 3, 1), 2)
+    time.sleep(40)  # the run status sensors' first tick sets their cursor; runs after it count
+    created = CliRunner().invoke(
+        app,
+        [
+            *("export", "create", "--from", "2026-03-01", "--to", "2026-03-02"),
+            *("--format", "csv", "--wait", "--json"),
+        ],
+    )
+    assert created.exit_code == 0, created.output
+    export_id = json.loads(created.output)["export_id"]
+
+    def posted() -> list[dict]:
+        bodies = [json.loads(body) for _, body in Receiver.bodies]
+        return [b for b in bodies if b["export_id"] == export_id]
+
+    deadline = time.monotonic() + 180
+    while not posted() and time.monotonic() < deadline:
+        time.sleep(2)
+    assert [b["event"] for b in posted()] == ["export.completed"], log.read_text()[-3000:]
+    time.sleep(35)  # another tick of the sensor: nothing more
+    assert len(posted()) == 1

@@ -50,6 +50,7 @@ def notify_run(result: dg.ExecuteInProcessResult, url: str, secret: str = "s3cre
     resources = build_definitions().resources
     hooked = {
         "exports": resources["exports"],
+        "evidence": resources["evidence"],
         "custody": resources["custody"],
         "webhook": type(resources["webhook"])(url=url, secret=secret),
     }

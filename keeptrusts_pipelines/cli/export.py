@@ -201,13 +201,22 @@ def _status(run, record: dict | None) -> str:
     """What happened, from the record first: a completed record means a complete artifact,
     whatever became of the run's worker afterwards."""
     recorded = (record or {}).get("status")
+    status = RUN_STATUSES.get(run.status, "queued") if run else "failed"
+    if recorded == "completed" and status in ("queued", "processing"):
+        return "processing"  # its run goes on after the artifact: delivery, the ledger
     if recorded in ("completed", "expired", "deleted"):
         return recorded
     if run is None:
         return "failed"
-    status = RUN_STATUSES.get(run.status, "queued")
     # A run that succeeded without a record has not finished writing it yet.
     return "processing" if status == "completed" else status
+
+
+def _failure(folder: ExportFolder) -> dict | None:
+    try:
+        return folder.read_failure()
+    except BrokenRecord as error:
+        return {"error": str(error)}
 
 
 def export_view(export_id: str, run, root: Path) -> dict | None:
@@ -266,13 +275,14 @@ def export_view(export_id: str, run, root: Path) -> dict | None:
             view["error"] = f"its artifact is missing from {folder.artifacts}"
         if status != "completed":
             view["message"] = gone_message(record)
+        elif run is not None and run.status == "FAILURE":
+            failure = _failure(folder)
+            if failure:  # the artifact is whole; what came after it (delivery) is not
+                view["warnings"] = [*view["warnings"], failure["error"]]
         if record.get("delivery"):
             view["delivery"] = record["delivery"]
     if status == "failed":
-        try:
-            failure = folder.read_failure()
-        except BrokenRecord as error:
-            failure = {"error": str(error)}
+        failure = _failure(folder)
         ended = f"the run ended {run.status.lower()}" if run else "its run is not in the history"
         view["error"] = failure["error"] if failure else ended
     return view

@@ -56,8 +56,10 @@ def yesterday() -> date:
 def ingest_days(days: list[date], rebuild: bool, workers: int, as_json: bool, trigger: str) -> None:
     """Materialize `days` (skipping recorded ones unless `rebuild`), then show the lake."""
     # Dagster is imported here, not at the top: the other kt commands start without it.
-    from keeptrusts_pipelines.defs.instance import local_instance
+    from keeptrusts_pipelines.defs.instance import local_instance, prepare_dagster_home
     from keeptrusts_pipelines.defs.lake_runs import materialize_days, missing_days
+
+    prepare_dagster_home()  # every path below, --rebuild too, runs on this project's instance
     from keeptrusts_pipelines.defs.partitions import LAKE_START_DATE
     from keeptrusts_pipelines.sources.registry import DEFAULT_SOURCE_URL, open_source
 

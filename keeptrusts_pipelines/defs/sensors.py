@@ -10,15 +10,20 @@ import boto3
 import dagster as dg
 from botocore.exceptions import BotoCoreError, ClientError
 
-from keeptrusts_pipelines.defs.assets.evidence import evidence_bundles
+from keeptrusts_pipelines.defs.assets.evidence import evidence_bundles, evidence_id
 from keeptrusts_pipelines.defs.assets.lake import decision_events
 from keeptrusts_pipelines.defs.jobs import evidence_jobs, export_job
 from keeptrusts_pipelines.defs.ops import export_id_of
 from keeptrusts_pipelines.defs.partitions import EVIDENCE_PARTITIONS, daily_partitions
-from keeptrusts_pipelines.defs.resources import CustodyResource, ExportsResource, WebhookResource
+from keeptrusts_pipelines.defs.resources import (
+    CustodyResource,
+    EvidenceResource,
+    ExportsResource,
+    WebhookResource,
+)
 from keeptrusts_pipelines.delivery.webhook import notify
 from keeptrusts_pipelines.errors import ConfigurationError, ExportRequestError, KeeptrustsError
-from keeptrusts_pipelines.exports.folder import ExportFolder
+from keeptrusts_pipelines.exports.folder import BrokenRecord, ExportFolder
 from keeptrusts_pipelines.exports.inbox import (
     REJECTED,
     REQUEST_FILE_SHA256_TAG,
@@ -29,7 +34,6 @@ from keeptrusts_pipelines.exports.inbox import (
     S3Inbox,
     read_request,
 )
-from keeptrusts_pipelines.exports.lifecycle import read_failure, read_record
 from keeptrusts_pipelines.model.export_request import request_to_fields
 from keeptrusts_pipelines.model.export_runs import (
     ACTOR_TAG,
@@ -190,37 +194,77 @@ def export_inbox_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     return dg.SensorResult(run_requests=runs)
 
 
-def _notification(run: dg.DagsterRun, exports: ExportsResource, status: str) -> dict:
+# Set by Dagster on a failed run: whether its run retries will re-run it.
+WILL_RETRY_TAG = "dagster/will_retry"
+# The period a run of an evidence job builds, by job name.
+EVIDENCE_JOB_PERIODS = {job.name: period for period, job in evidence_jobs.items()}
+
+
+def _export_folder(
+    run: dg.DagsterRun, exports: ExportsResource, evidence: EvidenceResource
+) -> ExportFolder | None:
+    """The folder of what a run makes: an export, or a period's bundle; None for other runs."""
+    try:
+        if run.job_name == export_job.name:
+            return ExportFolder(exports.path(), export_id_of(run))
+        period = EVIDENCE_JOB_PERIODS.get(run.job_name)
+        key = run.tags.get("dagster/partition")
+        if period and key:
+            return ExportFolder(evidence.path(), evidence_id(period, key))
+    except KeeptrustsError:
+        pass  # a run tagged with no valid export id is not an export of ours
+    return None
+
+
+def _notification(run: dg.DagsterRun, folder: ExportFolder, status: str) -> dict:
     """What a webhook receives: ids, counts and hashes; never event content."""
-    export_id = export_id_of(run)
+    try:
+        record = folder.read_record() or {}
+        failure = folder.read_failure()
+    except BrokenRecord:
+        record, failure = {}, None
+    request = record.get("request") or {}
     body: dict[str, object] = {
         "event": f"export.{status}",
-        "export_id": export_id,
+        "export_id": folder.name,
         "run_id": run.run_id,
         "status": status,
-        "format": run.tags.get("keeptrusts/format"),
-        "window": {
+        "format": run.tags.get("keeptrusts/format") or request.get("format"),
+        "window": request.get("window")
+        or {
             "from": run.tags.get("keeptrusts/window_from"),
             "to": run.tags.get("keeptrusts/window_to"),
         },
     }
-    record = read_record(exports.path(), export_id)
     if status == "completed" and record:
         body.update(
-            records=record["records"],
-            bytes=record["bytes"],
-            sha256=record["sha256"],
-            artifact=Path(record["artifact"]).name,
+            records=record.get("records"),
+            bytes=record.get("bytes"),
+            sha256=record.get("sha256"),
+            artifact=Path(str(record.get("artifact"))).name,
             expires_at=record.get("expires_at"),
         )
-    failure = read_failure(exports.path(), export_id)
     if status == "failed":
         body["error"] = failure["error"] if failure else "the run failed before exporting"
     return body
 
 
-def _post(context: dg.RunStatusSensorContext, webhook: WebhookResource, body: dict) -> None:
-    if not webhook.url or context.dagster_run.tags.get(NOTIFY_TAG) == "false":
+def _post(
+    context: dg.RunStatusSensorContext,
+    webhook: WebhookResource,
+    folder: ExportFolder,
+    status: str,
+) -> None:
+    """Post an export's terminal state once, however many runs and ticks see it."""
+    run = context.instance.get_run_by_id(context.dagster_run.run_id) or context.dagster_run
+    if not webhook.url or run.tags.get(NOTIFY_TAG) == "false":
+        return
+    if status == "failed" and run.tags.get(WILL_RETRY_TAG) == "true":
+        return  # its retry will end it, and say how
+    body = _notification(run, folder, status)
+    # Once per state of an artifact: a period bundle superseded by late data is news again.
+    digest = str(body.get("sha256") or "")[:16]
+    if not folder.claim_once(f"notified-{status}{'-' + digest if digest else ''}"):
         return
     delivery = notify(webhook.url, webhook.secret or "", body)
     if delivery.delivered:
@@ -233,41 +277,52 @@ def _post(context: dg.RunStatusSensorContext, webhook: WebhookResource, body: di
         )
 
 
+# Runs that kt starts on the local instance carry no code location, so these sensors watch
+# every run and pick out the exports and period bundles themselves.
 @dg.run_status_sensor(
     run_status=dg.DagsterRunStatus.SUCCESS,
-    monitored_jobs=[export_job],
+    monitor_all_code_locations=True,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Post each completed export to KEEPTRUSTS_WEBHOOK_URL, signed.",
+    description="Post each completed export and period bundle to KEEPTRUSTS_WEBHOOK_URL, "
+    "signed, once, however it was launched.",
 )
 def export_completed_sensor(
-    context: dg.RunStatusSensorContext, exports: ExportsResource, webhook: WebhookResource
+    context: dg.RunStatusSensorContext,
+    exports: ExportsResource,
+    evidence: EvidenceResource,
+    webhook: WebhookResource,
 ) -> None:
-    _post(context, webhook, _notification(context.dagster_run, exports, "completed"))
+    folder = _export_folder(context.dagster_run, exports, evidence)
+    if folder is not None:
+        _post(context, webhook, folder, "completed")
 
 
 @dg.run_failure_sensor(
-    monitored_jobs=[export_job],
+    monitor_all_code_locations=True,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Record each failed export in the custody ledger and post it to "
-    "KEEPTRUSTS_WEBHOOK_URL, signed.",
+    description="Record each failed export and period bundle in the custody ledger and post it "
+    "to KEEPTRUSTS_WEBHOOK_URL, signed, once (not for a run Dagster will retry).",
 )
 def export_failed_sensor(
     context: dg.RunFailureSensorContext,
     exports: ExportsResource,
+    evidence: EvidenceResource,
     webhook: WebhookResource,
     custody: CustodyResource,
 ) -> None:
     run = context.dagster_run
-    export_id = export_id_of(run)
+    folder = _export_folder(run, exports, evidence)
+    if folder is None:
+        return
     # A run killed before its op could record the failure is recorded here (once per run).
     custody.ledger().append(
         "failed",
-        export_id,
+        folder.name,
         actor=run.tags.get(ACTOR_TAG, "dagster"),
         run_id=run.run_id,
         idempotency_key=f"failed:{run.run_id}",
     )
-    _post(context, webhook, _notification(run, exports, "failed"))
+    _post(context, webhook, folder, "failed")
 
 
 # Periods one tick may request: oldest first, so a long outage drains in order.

@@ -13,6 +13,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import os
 import re
 import shutil
 import stat
@@ -205,6 +206,15 @@ class ExportFolder:
     def abandoned_by(self, owner: str) -> bool:
         """True when `owner` took the lock and died holding it (killed, not ended)."""
         return self.worker() == (owner, False)
+
+    def claim_once(self, what: str) -> bool:
+        """True the first time `what` is claimed for this export (an exclusive marker file)."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        try:
+            os.close(os.open(self.path / f".{what}", os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+        except FileExistsError:
+            return False
+        return True
 
     def discard_if_empty(self) -> None:
         """Remove a folder that holds nothing but its lock (an export that never completed)."""
