@@ -8,19 +8,21 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
-from dagster._utils.schedules import cron_string_iterator  # the daemon's own cron arithmetic
 from rich.table import Table
 
 from keeptrusts_pipelines.cli.output import console, emit_json, fail, say
 from keeptrusts_pipelines.errors import ConfigurationError
 from keeptrusts_pipelines.exports.deliveries import (
-    WINDOW_DAYS,
+    INTERVAL_CRONS,
     Delivery,
+    add_delivery,
+    check_cron,
     deliveries_path,
-    load_deliveries,
     parse_entry,
-    save_deliveries,
+    read_deliveries,
+    remove_delivery,
 )
+from keeptrusts_pipelines.exports.deliveries import next_run as next_tick
 
 app = typer.Typer(
     help="Recurring evidence deliveries (deliveries.yaml): add one, list or delete them.",
@@ -30,22 +32,7 @@ Many = list[str] | None
 
 
 def next_run(delivery: Delivery, now: datetime | None = None) -> datetime:
-    ticks = cron_string_iterator(
-        (now or datetime.now(UTC)).timestamp(), delivery.cron, delivery.timezone
-    )
-    return next(ticks)
-
-
-def describe_window(delivery: Delivery) -> str:
-    days = WINDOW_DAYS[delivery.window]
-    return f"{days} day{'s' if days > 1 else ''}"
-
-
-def _loaded() -> list[Delivery]:
-    try:
-        return load_deliveries()
-    except ConfigurationError as error:
-        fail(str(error), code=2)
+    return next_tick(delivery, now or datetime.now(UTC))
 
 
 @app.callback()
@@ -55,7 +42,17 @@ def add(
         str | None, typer.Option("--name", help="Name, e.g. weekly-compliance.")
     ] = None,
     cron: Annotated[str | None, typer.Option("--cron", help="When, e.g. '0 2 * * MON'.")] = None,
-    window: Annotated[str, typer.Option("--window", help="24h, 7d, 30d or 90d.")] = "7d",
+    interval: Annotated[
+        str | None,
+        typer.Option(
+            "--interval",
+            help="weekly, monthly or quarterly: the previous calendar period, on its next "
+            "first day at 02:00 (instead of --cron and --window).",
+        ),
+    ] = None,
+    window: Annotated[
+        str | None, typer.Option("--window", help="With --cron: 24h, 7d, 30d or 90d.")
+    ] = None,
     file_format: Annotated[
         Many, typer.Option("--format", help="Format(s), repeatable (json, csv, pdf, …).")
     ] = None,
@@ -73,8 +70,20 @@ def add(
     """Add a recurring delivery: kt export schedule --name N --cron C --window 7d --format json."""
     if ctx.invoked_subcommand is not None:
         return
-    if not name or not cron:
-        fail("give --name and --cron (or: kt export schedule list | delete --name N)", code=2)
+    if not name or not (cron or interval):
+        fail(
+            "give --name and --interval or --cron (or: kt export schedule list | delete --name N)",
+            code=2,
+        )
+    if interval is not None and interval not in INTERVAL_CRONS:
+        fail(f"--interval {interval!r}: use one of {', '.join(INTERVAL_CRONS)}", code=2)
+    if cron is not None:
+        try:
+            check_cron(cron)
+        except ValueError as error:
+            fail(f"--cron {cron!r}: {error}", code=2)
+    if interval and window:
+        fail("--window: an --interval covers its own calendar period; give one of them", code=2)
     filters = {
         key: value
         for key, value in {
@@ -87,33 +96,32 @@ def add(
     }
     raw = {
         "name": name,
-        "cron": cron,
+        "cron": cron or INTERVAL_CRONS[str(interval)],
+        "interval": interval,
         "timezone": timezone,
-        "window": window,
+        "window": window or interval or "7d",
         "formats": file_format or ["json"],
         "filters": filters,
         "notify": notify,
     }
     if s3_bucket:
         raw["s3"] = {"bucket": s3_bucket, "prefix": s3_prefix, "region": s3_region}
-    entries = _loaded()
-    if any(entry.name == name for entry in entries):
-        fail(f"--name {name}: a delivery of that name exists; delete it first", code=2)
     try:
-        delivery = parse_entry(len(entries), raw, deliveries_path())
+        delivery = parse_entry(0, raw, deliveries_path())
+        path = add_delivery(delivery)
     except ConfigurationError as error:
-        fail(str(error), code=2)
-    path = save_deliveries([*entries, delivery])
+        fail(f"--name {name}: {error}", code=2)
     if as_json:
         emit_json({**delivery.as_yaml(), "file": str(path), "next_run": next_run(delivery)})
         return
     say("[green]✓[/green] Recurring export scheduled")
     say(f"Name: {delivery.name}")
     upcoming = next_run(delivery)
-    say(f"Schedule: {delivery.cron} ({delivery.timezone}); next {upcoming:%Y-%m-%d %H:%M %Z}")
-    say(f"Window: {describe_window(delivery)}")
+    say(f"Schedule: {delivery.describe_schedule()}")
+    say(f"Window: {delivery.describe_window().capitalize()}")
     if delivery.s3:
         say(f"Delivery: s3://{delivery.s3.bucket}/{delivery.s3.prefix}")
+    say(f"Next run: {upcoming:%Y-%m-%d %H:%M %Z}")
     say(f"Saved in {path}; reload the code location (kt ui) to start it.")
 
 
@@ -121,30 +129,46 @@ def add(
 def list_deliveries(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object for machines.")] = False,
 ) -> None:
-    """The recurring deliveries with their next run."""
-    entries = _loaded()
+    """The recurring deliveries with their next run, and any entry set aside, with its error."""
+    entries, problems = read_deliveries()
     if as_json:
-        emit_json([{**e.as_yaml(), "next_run": next_run(e).isoformat()} for e in entries])
-        return
-    table = Table("Name", "Schedule", "Window", "Formats", "Delivery", "Next run", box=None)
-    for entry in entries:
-        table.add_row(
-            entry.name,
-            f"{entry.cron} {entry.timezone}",
-            describe_window(entry),
-            ", ".join(entry.formats),
-            f"s3://{entry.s3.bucket}/{entry.s3.prefix}" if entry.s3 else "local",
-            f"{next_run(entry):%Y-%m-%d %H:%M %Z}",
+        emit_json(
+            [
+                *(
+                    {**e.as_yaml(), "schedule": e.describe_schedule(), "next_run": next_run(e)}
+                    for e in entries
+                ),
+                *({"name": p.name, "error": p.error} for p in problems),
+            ]
         )
-    console.print(table)
+    else:
+        table = Table(box=None)
+        table.add_column("Name", overflow="fold")  # names are what `delete --name` takes
+        for heading in ("Schedule", "Window", "Formats", "Delivery", "Next run"):
+            table.add_column(heading, overflow="fold")
+        for entry in entries:
+            table.add_row(
+                entry.name,
+                entry.describe_schedule(),
+                entry.describe_window(),
+                ", ".join(entry.formats),
+                f"s3://{entry.s3.bucket}/{entry.s3.prefix}" if entry.s3 else "local",
+                f"{next_run(entry):%Y-%m-%d %H:%M %Z}",
+            )
+        console.print(table)
+        for problem in problems:
+            say(f"[red]✗[/red] {problem.name} is set aside: {problem.error}")
+    if problems:
+        raise typer.Exit(1)
 
 
 @app.command("delete")
 def delete(name: Annotated[str, typer.Option("--name", help="The delivery to remove.")]) -> None:
     """Remove a recurring delivery."""
-    entries = _loaded()
-    kept = [entry for entry in entries if entry.name != name]
-    if len(kept) == len(entries):
+    try:
+        removed = remove_delivery(name)
+    except ConfigurationError as error:
+        fail(str(error), code=2)
+    if not removed:
         fail(f"--name {name}: no such delivery; see kt export schedule list", code=2)
-    save_deliveries(kept)
     say(f"[green]✓[/green] Removed {name}; reload the code location (kt ui) to stop it.")

@@ -13,10 +13,11 @@ from keeptrusts_pipelines.defs.jobs import (
     lake_retention_job,
 )
 from keeptrusts_pipelines.defs.partitions import EVIDENCE_PARTITIONS, daily_partitions
-from keeptrusts_pipelines.exports.deliveries import Delivery, load_deliveries
+from keeptrusts_pipelines.exports.deliveries import Delivery, Problem, read_deliveries
 from keeptrusts_pipelines.model.export_runs import (
     ACTOR_TAG,
     NOTIFY_TAG,
+    export_id_for_request,
     export_run_config,
     request_tags,
 )
@@ -103,14 +104,15 @@ def _delivery_schedule(delivery: Delivery) -> dg.ScheduleDefinition:
         execution_timezone=delivery.timezone,
         job=export_job,
         default_status=dg.DefaultScheduleStatus.RUNNING,
-        description=f"deliveries.yaml: {delivery.name} ({delivery.window} in "
-        f"{', '.join(delivery.formats)}, {delivery.timezone})",
+        description=f"deliveries.yaml: {delivery.name}: {delivery.describe_window()} in "
+        f"{', '.join(delivery.formats)}; {delivery.describe_schedule()}",
     )
     def schedule(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest]:
         runs = []
         for request in delivery.requests(context.scheduled_execution_time):
             start = request.window.as_dict()["from"]
-            export_id = f"exp_{delivery.name}_{request.format}_{start[:10]}"
+            # One export per delivery, format and period, whatever the tick's retries.
+            export_id = export_id_for_request(f"delivery:{delivery.name}:{request.format}:{start}")
             tags = {**request_tags(request, export_id), ACTOR_TAG: f"delivery:{delivery.name}"}
             if not delivery.notify:
                 tags[NOTIFY_TAG] = "false"
@@ -126,9 +128,34 @@ def _delivery_schedule(delivery: Delivery) -> dg.ScheduleDefinition:
     return schedule
 
 
+def _set_aside(problem: Problem, number: int) -> dg.ScheduleDefinition:
+    """A stopped schedule that shows, in the UI, why an entry of deliveries.yaml cannot run."""
+
+    @dg.schedule(
+        name=f"delivery_invalid_{number}",
+        cron_schedule="0 0 1 1 *",
+        job=export_job,
+        default_status=dg.DefaultScheduleStatus.STOPPED,
+        description=f"deliveries.yaml entry {problem.name} is set aside: {problem.error}",
+    )
+    def schedule(context: dg.ScheduleEvaluationContext) -> dg.SkipReason:
+        return dg.SkipReason(f"set aside: {problem.error}")
+
+    return schedule
+
+
 def delivery_schedules() -> list[dg.ScheduleDefinition]:
-    """One schedule per entry of deliveries.yaml, read when the code location loads."""
-    return [_delivery_schedule(delivery) for delivery in load_deliveries()]
+    """One schedule per entry of deliveries.yaml, read when the code location loads; an entry
+    that cannot run is set aside (a stopped schedule naming its error), never in the way of the
+    rest."""
+    entries, problems = read_deliveries()
+    schedules = []
+    for delivery in entries:
+        try:
+            schedules.append(_delivery_schedule(delivery))
+        except dg.DagsterInvalidDefinitionError as error:
+            problems.append(Problem(delivery.name, str(error).splitlines()[0]))
+    return schedules + [_set_aside(p, n) for n, p in enumerate(problems, 1)]
 
 
 @dg.schedule(

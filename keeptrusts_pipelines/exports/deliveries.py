@@ -1,9 +1,12 @@
-"""Custom recurring deliveries (`deliveries.yaml`): name, cron, time zone, window, formats,
-filters, S3 target, notify. Validated when read, with errors naming the entry and field.
+"""Custom recurring deliveries (`deliveries.yaml`): name, interval or cron, time zone, window,
+formats, filters, S3 target, notify. Validated when read, with errors naming the entry and
+field; an invalid entry is set aside with its error, never in the way of the others.
 
-A delivery's window ends at the start of the day its tick falls on, in its time zone, and
-goes back whole days of that calendar: across a daylight-saving change a week is still
-Monday to Monday, every period is produced once, and none overlaps the next.
+A calendar interval (weekly, monthly, quarterly) delivers the previous calendar week, month
+or quarter of the delivery's time zone, on the first day of the next. A cron delivery's
+window ends at the start of the day its tick falls on, in its time zone, and goes back whole
+days of that calendar. Either way, across a daylight-saving change every period is produced
+once and none overlaps the next.
 """
 
 from __future__ import annotations
@@ -11,11 +14,13 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
+from cron_descriptor import Options, get_description
+from cronsim import CronSim, CronSimError
 
 from keeptrusts_pipelines.errors import ConfigurationError
 from keeptrusts_pipelines.lake.files import atomic_path
@@ -31,8 +36,10 @@ from keeptrusts_pipelines.model.export_request import (
 from keeptrusts_pipelines.settings import keeptrusts_home
 
 WINDOW_DAYS = {"24h": 1, "1d": 1, "7d": 7, "30d": 30, "90d": 90}
+# Calendar intervals, and when they fire: 02:00 on the first day of the next period.
+INTERVAL_CRONS = {"weekly": "0 2 * * 1", "monthly": "0 2 1 * *", "quarterly": "0 2 1 1,4,7,10 *"}
+INTERVAL_MONTHS = {"monthly": 1, "quarterly": 3}
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
-_CRON_FIELD = re.compile(r"^[0-9A-Za-z*/,\-]+$")
 
 
 @dataclass(frozen=True)
@@ -46,22 +53,43 @@ class S3Destination:
 class Delivery:
     name: str
     cron: str
-    window: str
+    window: str  # 24h … 90d, or the interval's calendar period
     formats: tuple[str, ...]
     timezone: str = "UTC"
     filters: dict[str, object] = field(default_factory=dict)
     s3: S3Destination | None = None
     notify: bool = True
+    interval: str | None = None
 
     def window_for(self, tick: datetime) -> Window:
-        """The window a tick covers: whole local days ending where the tick's day starts."""
+        """The window a tick covers: the previous calendar period of an interval, or whole
+        local days ending where the tick's day starts."""
         zone = ZoneInfo(self.timezone)
-        local = tick.astimezone(zone)
-        end_day = local.date()
-        start_day = end_day - timedelta(days=WINDOW_DAYS[self.window])
+        end_day = tick.astimezone(zone).date()
+        if self.interval == "weekly":
+            end_day -= timedelta(days=end_day.weekday())
+            start_day = end_day - timedelta(days=7)
+        elif self.interval in INTERVAL_MONTHS:
+            months = INTERVAL_MONTHS[self.interval]
+            first = (end_day.month - 1) // months * months  # months since January, 0-based
+            end_day = date(end_day.year, first + 1, 1)
+            back = end_day.year * 12 + first - months
+            start_day = date(back // 12, back % 12 + 1, 1)
+        else:
+            start_day = end_day - timedelta(days=WINDOW_DAYS[self.window])
         start = datetime(start_day.year, start_day.month, start_day.day, tzinfo=zone)
         end = datetime(end_day.year, end_day.month, end_day.day, tzinfo=zone)
         return Window(start.astimezone(ZoneInfo("UTC")), end.astimezone(ZoneInfo("UTC")))
+
+    def describe_schedule(self) -> str:
+        """The cron in words: `Every Monday at 02:00 UTC`-like text."""
+        return f"{describe_cron(self.cron)} {self.timezone}"
+
+    def describe_window(self) -> str:
+        if self.interval:
+            return f"the previous calendar {INTERVAL_PERIODS[self.interval]}"
+        days = WINDOW_DAYS[self.window]
+        return f"{days} day{'s' if days > 1 else ''}"
 
     def requests(self, tick: datetime) -> list[ExportRequest]:
         window = self.window_for(tick)
@@ -79,9 +107,48 @@ class Delivery:
     def as_yaml(self) -> dict:
         entry = asdict(self)
         entry["formats"] = list(self.formats)
-        if self.s3 is None:
-            entry.pop("s3")
+        for optional in ("s3", "interval"):
+            if entry[optional] is None:
+                entry.pop(optional)
         return entry
+
+
+INTERVAL_PERIODS = {"weekly": "week", "monthly": "month", "quarterly": "quarter"}
+
+
+def describe_cron(cron: str) -> str:
+    """A cron expression in words (cron-descriptor, 24-hour clock), the seeds' way round for
+    one weekday: `Every Monday at 02:00`."""
+    options = Options()
+    options.use_24hour_time_format = True
+    words = get_description(cron, options)
+    weekly = re.fullmatch(r"At (\d\d:\d\d), only on (\w+)", words)
+    return f"Every {weekly[2]} at {weekly[1]}" if weekly else words
+
+
+def next_run(delivery: Delivery, now: datetime) -> datetime:
+    """When the delivery's schedule fires next after `now`, in its time zone."""
+    local = now.astimezone(ZoneInfo(delivery.timezone)).replace(second=0, microsecond=0)
+    return next(CronSim(delivery.cron, local))
+
+
+def check_cron(cron: str) -> str:
+    """`cron` if it is a valid five-field expression; ValueError saying what is wrong."""
+    if len(cron.split()) != 5:
+        raise ValueError("needs five fields, e.g. '0 2 * * MON'")
+    try:
+        CronSim(cron, datetime(2026, 1, 1))
+    except CronSimError as error:
+        raise ValueError(f"{error.args[0] if error.args else error} (e.g. '0 2 * * MON')") from None
+    return cron
+
+
+@dataclass(frozen=True)
+class Problem:
+    """An entry of deliveries.yaml that cannot run, and why."""
+
+    name: str
+    error: str
 
 
 def deliveries_path() -> Path:
@@ -103,12 +170,23 @@ def parse_entry(index: int, raw: object, where: Path) -> Delivery:
         raise ConfigurationError(
             f"{label}: name {name!r} must be lower-case letters, digits and dashes"
         )
-    cron = str(raw.get("cron") or "")
-    fields = cron.split()
-    if len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields):
-        raise ConfigurationError(f"{label}: cron {cron!r} needs five fields, e.g. '0 2 * * MON'")
-    window = str(raw.get("window") or "")
-    if window not in WINDOW_DAYS:
+    interval = raw.get("interval")
+    if interval is not None and interval not in INTERVAL_CRONS:
+        raise ConfigurationError(
+            f"{label}: interval {interval!r}; use one of {', '.join(INTERVAL_CRONS)}"
+        )
+    cron = str(raw.get("cron") or (INTERVAL_CRONS[interval] if interval else ""))
+    try:
+        check_cron(cron)
+    except ValueError as error:
+        raise ConfigurationError(f"{label}: cron {cron!r} {error}") from None
+    window = str(raw.get("window") or (interval or ""))
+    if interval is not None:
+        if window != interval:
+            raise ConfigurationError(
+                f"{label}: window {window!r}; an interval covers its own calendar period"
+            )
+    elif window not in WINDOW_DAYS:
         raise ConfigurationError(f"{label}: window {window!r}; use one of {', '.join(WINDOW_DAYS)}")
     timezone = str(raw.get("timezone") or "UTC")
     try:
@@ -145,6 +223,7 @@ def parse_entry(index: int, raw: object, where: Path) -> Delivery:
         filters=dict(filters),
         s3=destination,
         notify=bool(raw.get("notify", True)),
+        interval=interval,
     )
     try:
         delivery.requests(datetime(2026, 1, 1, tzinfo=ZoneInfo("UTC")))
@@ -153,29 +232,81 @@ def parse_entry(index: int, raw: object, where: Path) -> Delivery:
     return delivery
 
 
-def load_deliveries(path: Path | None = None) -> list[Delivery]:
-    """The deliveries of the file (none when it does not exist); errors name entry and field."""
+def read_deliveries(path: Path | None = None) -> tuple[list[Delivery], list[Problem]]:
+    """The valid deliveries of the file and the entries set aside, each with its error."""
     path = path or deliveries_path()
+    if not path.exists():
+        return [], []
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as error:
+        return [], [Problem("deliveries.yaml", f"{path}: not YAML ({error})")]
+    raws = document.get("deliveries") if isinstance(document, dict) else None
+    if not isinstance(raws, list):
+        return [], [Problem("deliveries.yaml", f"{path}: needs a list under `deliveries:`")]
+    entries: list[Delivery] = []
+    problems: list[Problem] = []
+    for index, raw in enumerate(raws):
+        name = str(raw.get("name") or f"entry-{index + 1}") if isinstance(raw, dict) else ""
+        try:
+            entry = parse_entry(index, raw, path)
+        except ConfigurationError as error:
+            problems.append(Problem(name or f"entry-{index + 1}", str(error)))
+            continue
+        if any(kept.name == entry.name for kept in entries):
+            problems.append(Problem(entry.name, f"{path}: delivery {entry.name} is defined twice"))
+            continue
+        entries.append(entry)
+    return entries, problems
+
+
+def load_deliveries(path: Path | None = None) -> list[Delivery]:
+    """The deliveries of the file (none when it does not exist); the first bad entry raises,
+    naming the entry and field."""
+    entries, problems = read_deliveries(path)
+    if problems:
+        raise ConfigurationError(problems[0].error)
+    return entries
+
+
+def _raw_entries(path: Path) -> list:
+    """The file's entries as written, valid or not, so an edit keeps every one of them."""
     if not path.exists():
         return []
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as error:
-        raise ConfigurationError(f"{path}: not YAML ({error})") from None
-    entries = [parse_entry(i, raw, path) for i, raw in enumerate(document.get("deliveries") or [])]
-    names = [entry.name for entry in entries]
-    duplicates = sorted({n for n in names if names.count(n) > 1})
-    if duplicates:
-        raise ConfigurationError(f"{path}: delivery {duplicates[0]} is defined twice")
-    return entries
+        raise ConfigurationError(f"{path}: not YAML ({error}); fix or move it first") from None
+    raws = document.get("deliveries") if isinstance(document, dict) else None
+    if not isinstance(raws, list):
+        raise ConfigurationError(f"{path}: needs a list under `deliveries:`; fix or move it first")
+    return raws
 
 
-def save_deliveries(entries: list[Delivery], path: Path | None = None) -> Path:
-    path = path or deliveries_path()
-    text = (
-        "# Recurring evidence deliveries; `kt export schedule` edits this file.\n"
-        + yaml.safe_dump({"deliveries": [entry.as_yaml() for entry in entries]}, sort_keys=False)
+def _write(raws: list, path: Path) -> Path:
+    text = "# Recurring evidence deliveries; `kt export schedule` edits this file.\n" + (
+        yaml.safe_dump({"deliveries": raws}, sort_keys=False, allow_unicode=True)
     )
     with atomic_path(path) as temporary:
         temporary.write_text(text, encoding="utf-8")
     return path
+
+
+def add_delivery(delivery: Delivery, path: Path | None = None) -> Path:
+    """Append a validated delivery; refused when an entry (valid or not) has its name."""
+    path = path or deliveries_path()
+    raws = _raw_entries(path)
+    if any(isinstance(raw, dict) and raw.get("name") == delivery.name for raw in raws):
+        raise ConfigurationError(f"a delivery named {delivery.name} exists; delete it first")
+    return _write([*raws, delivery.as_yaml()], path)
+
+
+def remove_delivery(name: str, path: Path | None = None) -> bool:
+    """Remove the entries named `name` (valid or not); whether there was one."""
+    path = path or deliveries_path()
+    raws = _raw_entries(path)
+    kept = [raw for raw in raws if not (isinstance(raw, dict) and raw.get("name") == name)]
+    if len(kept) == len(raws):
+        return False
+    _write(kept, path)
+    return True
