@@ -28,6 +28,7 @@ from keeptrusts_pipelines.model.export_request import (
     FORMATS_HELP,
     ExportRequest,
     Filters,
+    Window,
     build_window,
     request_to_fields,
     rfc3339,
@@ -233,10 +234,16 @@ def export_view(export_id: str, run, root: Path) -> dict | None:
     status = "broken" if broken else _status(run, record)
     tags = run.tags if run else {}
     request = (record or {}).get("request") or {}
+    if not request:
+        try:  # a queued export has no record yet; kt and the inbox kept what was asked
+            request = folder.read_json(folder.request_path) or {}
+        except BrokenRecord:
+            request = {}
     view = {
         "export_id": export_id,
         "run_id": run.run_id if run else None,
         "status": status,
+        "name": request.get("name"),
         "type": tags.get("keeptrusts/type") or request.get("type"),
         "format": tags.get("keeptrusts/format") or request.get("format"),
         "window": request.get("window")
@@ -505,12 +512,42 @@ def status(export_id: IdOption, as_json: JsonFlag = False) -> None:
         _show(view)
 
 
+STATUSES = ("queued", "processing", "completed", "failed", "expired", "deleted", "broken")
+
+
+def _range(window: dict | None) -> str:
+    """A recorded window (exclusive end) as people read it: `2026-05-01 → 2026-05-31`."""
+    try:
+        start, end = (
+            datetime.fromisoformat(str(window[k]).replace("Z", "+00:00")) for k in ("from", "to")
+        )
+        return Window(start, end).describe()
+    except (TypeError, KeyError, ValueError):
+        return ""
+
+
 @app.command("list")
 def list_command(
     limit: Annotated[int, typer.Option("--limit", min=1, help="How many, newest first.")] = 20,
+    status_filter: Annotated[
+        list[str] | None, typer.Option("--status", help=f"Only these: {', '.join(STATUSES)}.")
+    ] = None,
+    format_filter: Annotated[
+        list[str] | None, typer.Option("--format", help="Only these formats (csv, pdf, …).")
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """The newest export jobs: id, format, status, records, created."""
+    """The newest export jobs: id, name, format, range, status, records, created, expires."""
+    statuses = {value.lower() for value in status_filter or ()}
+    unknown = sorted(statuses - set(STATUSES))
+    if unknown:
+        fail(f"--status {unknown[0]}: use one of {', '.join(STATUSES)}", code=2)
+    formats = {value.lower() for value in format_filter or ()}
+
+    def wanted(view: dict) -> bool:
+        return (not statuses or view["status"] in statuses) and (
+            not formats or str(view["format"]) in formats
+        )
 
     def views() -> list[dict]:
         root = exports_root()
@@ -519,7 +556,7 @@ def list_command(
         expire_due(root, _ledger(), actor=_actor())
         found, seen = [], set()
         # Newest run first: a retried export is one row, shown as its latest run.
-        for run in history.recent(limit * 4):
+        for run in history.recent(limit * 4 if not (statuses or formats) else 1000):
             if run.export_id in seen or len(found) == limit:
                 continue
             seen.add(run.export_id)
@@ -527,7 +564,7 @@ def list_command(
                 view = export_view(run.export_id, run, root)
             except KeeptrustsError:
                 continue  # a run tagged with no valid export id is not an export of ours
-            if view is not None:
+            if view is not None and wanted(view):
                 found.append(view)
         return found
 
@@ -535,11 +572,20 @@ def list_command(
     if as_json:
         emit_json(found)
         return
-    table = Table("ID", "Format", "Status", "Records", "Created", box=None, header_style="bold")
+    table = Table(box=None, header_style="bold")
+    for heading in ("ID", "Name", "Format", "Range", "Status", "Records", "Created", "Expires"):
+        table.add_column(heading, overflow="fold")
     for view in found:
         records = "" if view["records"] is None else f"{view['records']:,}"
         table.add_row(
-            view["export_id"], view["format"], view["status"], records, view["created_at"]
+            view["export_id"],
+            view.get("name") or "",
+            view["format"],
+            _range(view["window"]),
+            view["status"],
+            records,
+            _to_second(view["created_at"]),
+            _to_second(view["expires_at"]) or "",
         )
     console.print(table)
 

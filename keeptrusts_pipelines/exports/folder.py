@@ -123,6 +123,9 @@ class ExportFolder:
     def read_failure(self) -> dict | None:
         return read_json_file(self.failure_path)
 
+    def read_json(self, path: Path) -> dict | None:
+        return read_json_file(path)
+
     def write_json(self, path: Path, document: dict) -> None:
         with atomic_path(path) as temporary:
             temporary.write_text(
