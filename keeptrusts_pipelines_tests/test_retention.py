@@ -31,7 +31,10 @@ def test_only_a_covered_unheld_old_day_is_pruned(
     lake = keeptrusts_home / "lake"
     demo_lake(lake, FIRST, 4)  # 1 to 4 March
     evidence = keeptrusts_home / "evidence"
-    delivered_bundle(evidence, "weekly-covered", "2026-03-01", "2026-03-03")  # 1 and 2 March
+    delivered_bundle(evidence, "weekly-2026-02-23", "2026-02-23", "2026-03-02")  # to 1 March
+    delivered_bundle(evidence, "weekly-2026-03-02", "2026-03-02", "2026-03-09")
+    delivered_bundle(evidence, "monthly-2026-03-01", "2026-03-01", "2026-04-01")
+    delivered_bundle(evidence, "quarterly-2026-01-01", "2026-01-01", "2026-03-03")
     (keeptrusts_home / "legal_holds.yaml").write_text(
         "holds:\n  - {from: 2026-03-02, to: 2026-03-02, team: legal, reason: case 42}\n"
     )
@@ -47,9 +50,13 @@ def test_only_a_covered_unheld_old_day_is_pruned(
     metadata = {k: v.value for k, v in outputs[0].event_specific_data.metadata.items()}
     pruned = {entry["day"]: entry["why"] for entry in metadata["pruned"]}
     kept = {entry["day"]: entry["why"] for entry in metadata["kept"]}
-    assert pruned == {"2026-03-01": "covered by s3://evidence/kt/weekly-covered.tar.gz"}
+    assert pruned == {
+        "2026-03-01": "covered by s3://evidence/kt/weekly-2026-02-23.tar.gz, "
+        "s3://evidence/kt/monthly-2026-03-01.tar.gz, s3://evidence/kt/quarterly-2026-01-01.tar.gz"
+    }
     assert kept["2026-03-02"] == "legal hold (team legal): case 42"
-    assert kept["2026-03-03"] == "no delivered evidence bundle covers it yet"
+    # Its week and month are delivered, its quarter's bundle not yet: the day is still owed.
+    assert kept["2026-03-03"] == "no delivered quarterly evidence bundle covers it yet"
     assert "2026-03-04" not in kept and "2026-03-04" not in pruned  # within 48 hours
     assert not (lake / "decision_events" / "date=2026-03-01" / "part-0.parquet").exists()
     assert not (lake / "escalations" / "date=2026-03-01" / "part-0.parquet").exists()

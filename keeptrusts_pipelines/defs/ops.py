@@ -12,6 +12,7 @@ import dagster as dg
 from pydantic import Field
 
 from keeptrusts_pipelines.custody.checkpoints import write_checkpoint
+from keeptrusts_pipelines.defs.partitions import EVIDENCE_PARTITIONS
 from keeptrusts_pipelines.defs.resources import (
     CustodyResource,
     EvidenceResource,
@@ -285,6 +286,7 @@ def pruned_lake_days(
         datetime.now(UTC),
         hours,
         load_holds(legal_holds_path()),
+        periods=tuple(EVIDENCE_PARTITIONS),
     )
     removed = prune(lake.layout(), decisions)
     context.log.info(

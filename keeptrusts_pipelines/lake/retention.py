@@ -1,6 +1,8 @@
-"""Retention: prune daily partitions past `KEEPTRUSTS_EVENT_RETENTION_HOURS`, but only days a
-delivered evidence bundle covers and no legal hold keeps. Every day considered is reported:
-pruned (with the bundle that covers it) or kept (with why). Nothing is deleted silently.
+"""Retention: prune daily partitions past `KEEPTRUSTS_EVENT_RETENTION_HOURS`, but only days
+that a delivered bundle of every evidence period (weekly, monthly, quarterly) covers and no
+legal hold keeps: a day still owed to a month's or a quarter's bundle stays. Every day
+considered is reported: pruned (with the bundles that cover it) or kept (with why). Nothing is
+deleted silently.
 """
 
 from __future__ import annotations
@@ -75,8 +77,9 @@ def load_holds(path: Path | None) -> list[Hold]:
     return holds
 
 
-def delivered_coverage(evidence_root: Path) -> list[tuple[datetime, datetime, str]]:
-    """(start, end, uri) of every delivered bundle whose delivered bytes are its record's."""
+def delivered_coverage(evidence_root: Path) -> list[tuple[str, datetime, datetime, str]]:
+    """(period, start, end, uri) of every delivered bundle whose delivered bytes are its
+    record's; the period is the kind its folder names (`monthly-2026-11-01` → monthly)."""
     covered = []
     for delivery_path in sorted(evidence_root.glob(f"*/{DELIVERY_RECORD}")):
         record_path = delivery_path.with_name(RECORD)
@@ -89,6 +92,7 @@ def delivered_coverage(evidence_root: Path) -> list[tuple[datetime, datetime, st
         window = record["request"]["window"]
         covered.append(
             (
+                delivery_path.parent.name.split("-", 1)[0],
                 datetime.fromisoformat(window["from"].replace("Z", "+00:00")),
                 datetime.fromisoformat(window["to"].replace("Z", "+00:00")),
                 delivery["uri"],
@@ -103,8 +107,10 @@ def plan_retention(
     now: datetime,
     hours: int,
     holds: list[Hold],
+    periods: tuple[str, ...] = ("weekly", "monthly", "quarterly"),
 ) -> list[Decision]:
-    """What happens to every lake day older than `hours`: pruned, or kept and why."""
+    """What happens to every lake day older than `hours`: pruned, or kept and why. A day is
+    pruned only when a delivered bundle of each of `periods` covers it."""
     cutoff = now.astimezone(UTC) - timedelta(hours=hours)
     coverage = delivered_coverage(evidence_root)
     decisions = []
@@ -119,13 +125,26 @@ def plan_retention(
                 Decision(day.isoformat(), False, f"legal hold{scope}: {held[0].reason}")
             )
             continue
-        covering = [uri for s, e, uri in coverage if s <= start and end <= e]
-        if not covering:
+        covering = {
+            period: next(
+                (uri for kind, s, e, uri in coverage if kind == period and s <= start and end <= e),
+                None,
+            )
+            for period in periods
+        }
+        owed = [period for period, uri in covering.items() if uri is None]
+        if owed:
             decisions.append(
-                Decision(day.isoformat(), False, "no delivered evidence bundle covers it yet")
+                Decision(
+                    day.isoformat(),
+                    False,
+                    f"no delivered {' or '.join(owed)} evidence bundle covers it yet",
+                )
             )
             continue
-        decisions.append(Decision(day.isoformat(), True, f"covered by {covering[0]}"))
+        decisions.append(
+            Decision(day.isoformat(), True, "covered by " + ", ".join(covering.values()))
+        )
     return decisions
 
 
