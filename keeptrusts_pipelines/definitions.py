@@ -41,6 +41,7 @@ from keeptrusts_pipelines.defs.sensors import (
     export_failed_sensor,
     export_inbox_sensor,
 )
+from keeptrusts_pipelines.delivery.destination import destination_path
 from keeptrusts_pipelines.delivery.s3 import target_from_environment
 from keeptrusts_pipelines.errors import ConfigurationError
 from keeptrusts_pipelines.settings import (
@@ -49,6 +50,7 @@ from keeptrusts_pipelines.settings import (
     export_part_bytes,
     export_ttl_days,
     exports_root,
+    keeptrusts_home,
     lake_root,
 )
 from keeptrusts_pipelines.sources.registry import DEFAULT_SOURCE_URL
@@ -70,7 +72,10 @@ def build_resources() -> dict[str, dg.ConfigurableResource]:
             max_reject_share=float(os.environ.get("KEEPTRUSTS_QUARANTINE_MAX_SHARE", "0.01")),
         ),
         "exports": ExportsResource(
-            root=str(exports_root()), ttl_days=export_ttl_days(), part_bytes=export_part_bytes()
+            root=str(exports_root()),
+            ttl_days=export_ttl_days(),
+            part_bytes=export_part_bytes(),
+            destination_file=str(destination_path(keeptrusts_home())),
         ),
         "custody": CustodyResource(url=_secret("KEEPTRUSTS_CUSTODY_URL", custody_url())),
         "evidence": EvidenceResource(root=str(evidence_root())),

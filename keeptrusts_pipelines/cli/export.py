@@ -7,7 +7,7 @@ local instance under KEEPTRUSTS_HOME. Either way they are one job history, shown
 import getpass
 import shutil
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -17,6 +17,8 @@ from rich.table import Table
 from keeptrusts_pipelines.cli import schedule
 from keeptrusts_pipelines.cli.output import console, emit_json, errors, fail, say
 from keeptrusts_pipelines.custody.ledger import CustodyLedger
+from keeptrusts_pipelines.delivery.destination import destination_path, load_destination
+from keeptrusts_pipelines.delivery.links import expiry_seconds, fetch, link_for
 from keeptrusts_pipelines.errors import ConfigurationError, ExportRequestError, KeeptrustsError
 from keeptrusts_pipelines.exports.engine import new_export_id
 from keeptrusts_pipelines.exports.folder import BrokenRecord, ExportFolder, check_export_id
@@ -30,12 +32,19 @@ from keeptrusts_pipelines.model.export_request import (
     Filters,
     Window,
     build_window,
+    request_from_description,
     request_to_fields,
     rfc3339,
     validate,
 )
 from keeptrusts_pipelines.model.export_runs import ACTOR_TAG, export_run_config, request_tags
-from keeptrusts_pipelines.settings import custody_url, dagster_url, exports_root, lake_root
+from keeptrusts_pipelines.settings import (
+    custody_url,
+    dagster_url,
+    exports_root,
+    keeptrusts_home,
+    lake_root,
+)
 
 app = typer.Typer(
     help="Create, follow, download and delete evidence exports (Dagster runs of export_job).",
@@ -192,6 +201,8 @@ RUN_STATUSES = {
     "CANCELED": "failed",
 }
 FINAL = ("completed", "failed", "expired", "deleted")
+# A download through a presigned link needs it only for as long as the transfer starts.
+LINK_FOR_DOWNLOAD_SECONDS = 300
 
 
 def _moment(seconds: float | None) -> str | None:
@@ -295,6 +306,18 @@ def export_view(export_id: str, run, root: Path) -> dict | None:
     return view
 
 
+def _delivery(
+    bucket: str | None, prefix: str, region: str | None, no_deliver: bool
+) -> dict[str, object]:
+    """Where an export goes: the flags, else the destination saved by `kt s3 configure`."""
+    if bucket:
+        return {"s3_bucket": bucket, "s3_prefix": prefix, "s3_region": region}
+    if no_deliver:
+        return {"deliver": False}
+    saved = load_destination(destination_path(keeptrusts_home()))
+    return saved.as_delivery() if saved else {}
+
+
 def submit(request: ExportRequest, delivery: dict[str, object] | None = None) -> str:
     """Start an export job for a validated request (delivered to S3 with `delivery`); its id."""
     # Refuse a window the lake cannot answer now, rather than in a failed run later.
@@ -303,7 +326,7 @@ def submit(request: ExportRequest, delivery: dict[str, object] | None = None) ->
     # The request lives in the export's folder; the run config holds no user ids.
     stored = ExportFolder(exports_root(), export_id).store_request(request_to_fields(request))
     tags = {**request_tags(request, export_id), ACTOR_TAG: _actor()}
-    if delivery:
+    if delivery and delivery.get("s3_bucket"):
         tags["keeptrusts/delivery"] = f"s3://{delivery['s3_bucket']}/{delivery['s3_prefix']}"
     run_id = _runs().submit(export_run_config(request, delivery, stored), tags)
     _ledger().append(
@@ -420,6 +443,10 @@ def create(
     ] = None,
     s3_prefix: Annotated[str, typer.Option("--s3-prefix", help="Key prefix in the bucket.")] = "",
     s3_region: Annotated[str | None, typer.Option("--s3-region", help="Bucket region.")] = None,
+    no_deliver: Annotated[
+        bool,
+        typer.Option("--no-deliver", help="Keep it local, even with a saved S3 destination."),
+    ] = False,
     wait: Annotated[
         bool, typer.Option("--wait", help="Follow the job until it completes or fails.")
     ] = False,
@@ -429,14 +456,12 @@ def create(
 
     Every filter can be repeated: OR within a filter, AND across filters."""
     options = dict(locals())
-    for key in ("wait", "as_json", "s3_bucket", "s3_prefix", "s3_region"):
+    for key in ("wait", "as_json", "s3_bucket", "s3_prefix", "s3_region", "no_deliver"):
         options.pop(key)
     request = _run_guarded(lambda: _request_from_options(options))
-    delivery = (
-        {"s3_bucket": s3_bucket, "s3_prefix": s3_prefix, "s3_region": s3_region}
-        if s3_bucket
-        else None
-    )
+    if s3_bucket and no_deliver:
+        fail("--no-deliver: give it or --s3-bucket, not both", code=2)
+    delivery = _run_guarded(lambda: _delivery(s3_bucket, s3_prefix, s3_region, no_deliver))
     export_id = _run_guarded(lambda: submit(request, delivery))
     view = wait_for(export_id, as_json) if wait else _find(export_id)
     if as_json:
@@ -445,8 +470,8 @@ def create(
         say("[green]✓[/green] Export job created")
         say(f"Job ID: {export_id}")
         say(f"Format: {request.format}")
-        if delivery:
-            say(f"Delivery: s3://{s3_bucket}/{s3_prefix}")
+        if delivery.get("s3_bucket"):
+            say(f"Delivery: s3://{delivery['s3_bucket']}/{delivery['s3_prefix']}")
         say(f"Status: {view['status']}")
         say(f"Range: {request.window.describe()}")
         if wait:
@@ -599,9 +624,13 @@ def download(
     ] = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """Copy a completed export's artifact to OUTPUT (never through a symlink at OUTPUT)."""
+    """Copy a completed export's artifact to OUTPUT (never through a symlink at OUTPUT).
+
+    A delivered artifact comes through a fresh presigned link, checked against its sha256:
+    also after its local copy expired."""
     view = _run_guarded(lambda: _find(export_id))
-    if view["status"] != "completed":
+    delivered = view.get("delivery") if view["status"] in ("completed", "expired") else None
+    if view["status"] != "completed" and not delivered:
         reason = view.get("message") or view.get("error") or "wait for it to complete"
         fail(f"--id {export_id} is {view['status']}, not completed: {reason}")
     if output.is_symlink():
@@ -613,14 +642,18 @@ def download(
     def copy() -> None:
         # Written beside OUTPUT and renamed onto its name: a link planted meanwhile is replaced,
         # never followed, and a reader never sees half a file.
-        with atomic_path(output.absolute()) as path:
-            shutil.copyfile(view["artifact"], path)
+        if delivered:
+            url = link_for(delivered, LINK_FOR_DOWNLOAD_SECONDS)
+            fetch(url, output.absolute(), view["sha256"], int(view["bytes"]))
+        else:
+            with atomic_path(output.absolute()) as path:
+                shutil.copyfile(view["artifact"], path)
         _ledger().append(
             "downloaded",
             export_id,
             actor=_actor(),
             artifact_sha256=view["sha256"],
-            detail={"to": output.name},
+            detail={"to": output.name, "via": "presigned link" if delivered else "local copy"},
         )
 
     _run_guarded(copy)
@@ -637,6 +670,65 @@ def download(
         say(
             f"[green]✓[/green] Downloaded {export_id} to {output} ({output.stat().st_size:,} bytes)"
         )
+
+
+@app.command("link")
+def link(
+    export_id: IdOption,
+    expires: Annotated[
+        str, typer.Option("--expires", help="How long the link works: 90m, 24h or 7d (at most).")
+    ] = "24h",
+    as_json: JsonFlag = False,
+) -> None:
+    """A presigned download link for a delivered artifact, regenerated on demand (also after
+    the local copy expired, for as long as the object exists)."""
+    view = _run_guarded(lambda: _find(export_id))
+    if not view.get("delivery"):
+        fail(f"--id {export_id} was not delivered to S3; download it with kt export download")
+    seconds = _run_guarded(lambda: _expiry(expires))
+    url = _run_guarded(lambda: link_for(view["delivery"], seconds))
+    until = rfc3339(datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=seconds))
+    if as_json:
+        emit_json({"export_id": export_id, "url": url, "expires_at": until})
+    else:
+        say(url)
+        say(f"Expires: {until}")
+
+
+def _expiry(text: str) -> int:
+    try:
+        return expiry_seconds(text)
+    except ConfigurationError as error:
+        raise ExportRequestError("expires", str(error)) from None
+
+
+@app.command("recreate")
+def recreate(
+    export_id: IdOption,
+    as_json: JsonFlag = False,
+) -> None:
+    """Run an export's request again and say whether the new artifact is byte-identical
+    (it is, when the lake partitions it read are unchanged)."""
+    original = _run_guarded(lambda: _find(export_id))
+    record = _run_guarded(lambda: ExportFolder(exports_root(), export_id).read_record())
+    if not record or not original["sha256"]:
+        fail(f"--id {export_id} has no completed record to re-create from", code=2)
+    request = _run_guarded(lambda: request_from_description(record["request"]))
+    delivery = _run_guarded(lambda: _delivery(None, "", None, False))
+    new_id = _run_guarded(lambda: submit(request, delivery))
+    view = wait_for(new_id, as_json)
+    same = view["sha256"] == original["sha256"]
+    if as_json:
+        emit_json({**view, "recreated_from": export_id, "identical": same})
+    else:
+        say(f"[green]✓[/green] Re-created {export_id} as {new_id}")
+        _show(view)
+        verdict = "identical to" if same else "different from"
+        say(f"SHA-256 {verdict} the original ({original['sha256']})")
+        if not same and view["status"] == "completed":
+            say("The lake partitions it read changed since; kt verify on the original says which")
+    if view["status"] != "completed":
+        raise typer.Exit(1)
 
 
 @app.command("delete")

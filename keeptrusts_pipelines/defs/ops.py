@@ -86,6 +86,11 @@ class ExportConfig(dg.Config):
     )
     s3_prefix: str = Field(default="", description="Key prefix in the bucket.")
     s3_region: str | None = Field(default=None, description="Bucket region; AWS_REGION if unset.")
+    deliver: bool = Field(
+        default=True,
+        description="Without s3_bucket: deliver to the destination saved by kt s3 configure, if "
+        "any. False keeps the export local.",
+    )
     request_sha256: str | None = Field(
         default=None,
         description="Set by kt and the inbox: the request is the export's request.json with this "
@@ -215,16 +220,16 @@ def _export(
     )
     context.log.info(f"{export_id}: {result.records} records, {result.bytes} bytes")
     delivered = {}
-    if config.s3_bucket:
+    try:
+        bucket, prefix, region = config.s3_bucket, config.s3_prefix, config.s3_region
+        saved = exports.saved_destination() if config.deliver and not bucket else None
+    except KeeptrustsError as error:
+        raise fail(f"the export is complete but was not delivered: {error}") from None
+    if saved is not None:
+        bucket, prefix, region = saved.bucket, saved.prefix, saved.region
+    if bucket:
         try:
-            delivered = deliver_export(
-                result,
-                exports.path(),
-                export_id,
-                config.s3_bucket,
-                config.s3_prefix,
-                config.s3_region,
-            )
+            delivered = deliver_export(result, exports.path(), export_id, bucket, prefix, region)
         except KeeptrustsError as error:
             raise fail(f"the export is complete but was not delivered: {error}") from None
         ledger.append(

@@ -8,6 +8,7 @@ import dagster as dg
 from pydantic import Field
 
 from keeptrusts_pipelines.custody.ledger import CustodyLedger
+from keeptrusts_pipelines.delivery.destination import SavedDestination, load_destination
 from keeptrusts_pipelines.delivery.s3 import S3Target
 from keeptrusts_pipelines.lake.ingest import DEFAULT_MAX_REJECT_SHARE
 from keeptrusts_pipelines.lake.layout import LakeLayout
@@ -51,8 +52,16 @@ class ExportsResource(dg.ConfigurableResource):
         default=1 << 30, ge=1024, description="Size beyond which an export is split into parts."
     )
 
+    destination_file: str | None = Field(
+        default=None, description="The S3 destination saved by kt s3 configure (JSON), if any."
+    )
+
     def path(self) -> Path:
         return Path(self.root)
+
+    def saved_destination(self) -> SavedDestination | None:
+        """Where every export is delivered unless it names a bucket or asks for none."""
+        return load_destination(Path(self.destination_file)) if self.destination_file else None
 
 
 class CustodyResource(dg.ConfigurableResource):

@@ -26,7 +26,14 @@ def deliver_export(
     provenance = Path(str(artifact) + SUFFIX)
     if provenance.exists():
         deliver(provenance, target, name=f"{export_id}/{provenance.name}")
-    delivered = {"uri": sent.uri, "version_id": sent.version_id, "sha256": sent.sha256}
+    delivered = {
+        "uri": sent.uri,
+        "bucket": target.bucket,
+        "key": sent.key,
+        "region": target.region,
+        "version_id": sent.version_id,
+        "sha256": sent.sha256,
+    }
     record = read_record(exports_root, export_id)
     if record is not None:
         write_record(exports_root, export_id, {**record, "delivery": delivered})

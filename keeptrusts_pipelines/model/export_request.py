@@ -503,3 +503,35 @@ def request_to_fields(request: ExportRequest) -> dict[str, Any]:
         "description": request.description,
         "raw_content": request.raw_content,
     }
+
+
+def request_from_description(described: Mapping[str, Any]) -> ExportRequest:
+    """The request an export's record describes (`ExportRequest.describe()`), validated."""
+    try:
+        window = Window(
+            *(
+                datetime.fromisoformat(str(described["window"][end]).replace("Z", "+00:00"))
+                for end in ("from", "to")
+            )
+        )
+        filters = Filters(
+            **{
+                name: tuple(value) if isinstance(value, list) else value
+                for name, value in (described.get("filters") or {}).items()
+            }
+        )
+        request = ExportRequest(
+            window=window,
+            format=str(described["format"]),
+            export_type=str(described["type"]),
+            filters=filters,
+            name=described.get("name"),
+            title=described.get("title"),
+            description=described.get("description"),
+            raw_content=described.get("content") == "raw",
+        )
+    except (KeyError, TypeError, ValueError) as error:
+        raise ExportRequestError(
+            "record", f"its request cannot be read back ({type(error).__name__})"
+        ) from None
+    return validate(request)
