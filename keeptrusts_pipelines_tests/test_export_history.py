@@ -66,4 +66,4 @@ def test_history_filters_by_status_and_format_and_shows_name_range_expiry(
         assert heading in table.output
     assert "2026-03-01 → 2026-03-02" in table.output
     bad = runner.invoke(app, ["export", "list", "--status", "finished"])
-    assert bad.exit_code == 2 and "--status finished" in bad.output
+    assert bad.exit_code == 2 and "status: finished: use one of" in bad.output

@@ -14,7 +14,7 @@ import time_machine
 from typer.testing import CliRunner
 
 from keeptrusts_pipelines.cli.app import app
-from keeptrusts_pipelines.cli.export import RUN_STATUSES, export_view
+from keeptrusts_pipelines.service.jobs import RUN_STATUSES, export_view
 from keeptrusts_pipelines.custody.ledger import CustodyLedger
 from keeptrusts_pipelines.definitions import build_definitions
 from keeptrusts_pipelines.defs.instance import local_instance

@@ -5,9 +5,8 @@ local instance under KEEPTRUSTS_HOME. Either way they are one job history, shown
 """
 
 import getpass
-import shutil
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -17,14 +16,9 @@ from rich.table import Table
 from keeptrusts_pipelines.cli import schedule
 from keeptrusts_pipelines.cli.output import console, emit_json, errors, fail, say
 from keeptrusts_pipelines.custody.ledger import CustodyLedger
-from keeptrusts_pipelines.delivery.destination import destination_path, load_destination
-from keeptrusts_pipelines.delivery.links import expiry_seconds, fetch, link_for
+from keeptrusts_pipelines.delivery.links import expiry_seconds
 from keeptrusts_pipelines.errors import ConfigurationError, ExportRequestError, KeeptrustsError
-from keeptrusts_pipelines.exports.engine import new_export_id
-from keeptrusts_pipelines.exports.folder import BrokenRecord, ExportFolder, check_export_id
-from keeptrusts_pipelines.exports.lifecycle import delete_export, expire_due, gone_message
-from keeptrusts_pipelines.exports.reader import plan_export, preview
-from keeptrusts_pipelines.lake.files import atomic_path
+from keeptrusts_pipelines.exports.reader import preview
 from keeptrusts_pipelines.lake.layout import LakeLayout
 from keeptrusts_pipelines.model.export_request import (
     FORMATS_HELP,
@@ -32,16 +26,12 @@ from keeptrusts_pipelines.model.export_request import (
     Filters,
     Window,
     build_window,
-    request_from_description,
-    request_to_fields,
-    rfc3339,
     validate,
 )
-from keeptrusts_pipelines.model.export_runs import ACTOR_TAG, export_run_config, request_tags
+from keeptrusts_pipelines.service.jobs import FINAL, STATUSES, ExportJobs, NoSuchExport
 from keeptrusts_pipelines.settings import (
     custody_url,
     dagster_url,
-    exports_root,
     keeptrusts_home,
     lake_root,
 )
@@ -180,176 +170,28 @@ def _runs():
     return LocalExportRuns()
 
 
-def _ledger() -> CustodyLedger:
-    return CustodyLedger(custody_url())
-
-
 def _actor() -> str:
     return f"kt:{getpass.getuser()}"
 
 
-# Dagster's run statuses as the seeds name an export's.
-RUN_STATUSES = {
-    "QUEUED": "queued",
-    "NOT_STARTED": "queued",
-    "MANAGED": "queued",
-    "STARTING": "queued",
-    "STARTED": "processing",
-    "SUCCESS": "completed",
-    "FAILURE": "failed",
-    "CANCELING": "failed",
-    "CANCELED": "failed",
-}
-FINAL = ("completed", "failed", "expired", "deleted")
-# A download through a presigned link needs it only for as long as the transfer starts.
-LINK_FOR_DOWNLOAD_SECONDS = 300
-
-
-def _moment(seconds: float | None) -> str | None:
-    return rfc3339(datetime.fromtimestamp(int(seconds), UTC)) if seconds else None
-
-
-def _status(run, record: dict | None) -> str:
-    """What happened, from the record first: a completed record means a complete artifact,
-    whatever became of the run's worker afterwards."""
-    recorded = (record or {}).get("status")
-    status = RUN_STATUSES.get(run.status, "queued") if run else "failed"
-    if recorded == "completed" and status in ("queued", "processing"):
-        return "processing"  # its run goes on after the artifact: delivery, the ledger
-    if recorded in ("completed", "expired", "deleted"):
-        return recorded
-    if run is None:
-        return "failed"
-    # A run that succeeded without a record has not finished writing it yet.
-    return "processing" if status == "completed" else status
-
-
-def _failure(folder: ExportFolder) -> dict | None:
-    try:
-        return folder.read_failure()
-    except BrokenRecord as error:
-        return {"error": str(error)}
-
-
-def export_view(export_id: str, run, root: Path) -> dict | None:
-    """One export as kt shows it: its run's status joined with its record on disk."""
-    folder = ExportFolder(root, export_id)
-    try:
-        record = folder.read_record()
-    except BrokenRecord as error:
-        record, broken = None, str(error)
-    else:
-        broken = None
-    if run is None and record is None and broken is None:
-        return None
-    status = "broken" if broken else _status(run, record)
-    tags = run.tags if run else {}
-    request = (record or {}).get("request") or {}
-    if not request:
-        try:  # a queued export has no record yet; kt and the inbox kept what was asked
-            request = folder.read_json(folder.request_path) or {}
-        except BrokenRecord:
-            request = {}
-    view = {
-        "export_id": export_id,
-        "run_id": run.run_id if run else None,
-        "status": status,
-        "name": request.get("name"),
-        "type": tags.get("keeptrusts/type") or request.get("type"),
-        "format": tags.get("keeptrusts/format") or request.get("format"),
-        "window": request.get("window")
-        or {"from": tags.get("keeptrusts/window_from"), "to": tags.get("keeptrusts/window_to")},
-        "filters": request.get("filters")
-        or {
-            key.removeprefix("keeptrusts/filter."): value
-            for key, value in tags.items()
-            if key.startswith("keeptrusts/filter.")
-        },
-        "records": None,
-        "bytes": None,
-        "sha256": None,
-        "artifact": None,
-        "warnings": [],
-        "created_at": _moment(run.created) if run else (record or {}).get("created_at"),
-        "completed_at": None,
-        "expires_at": None,
-    }
-    if broken:
-        view["error"] = f"its record cannot be read: {broken}"
-        return view
-    if record and status in ("completed", "expired", "deleted"):
-        artifact = folder.artifact_file(record) if status == "completed" else None
-        view.update(
-            records=record.get("records"),
-            bytes=record.get("bytes"),
-            sha256=record.get("sha256"),
-            artifact=str(artifact) if artifact else None,
-            warnings=record.get("warnings") or [],
-            completed_at=record.get("completed_at"),
-            expires_at=record.get("expires_at"),
-        )
-        if status == "completed" and artifact is None:
-            view["status"] = "broken"
-            view["error"] = f"its artifact is missing from {folder.artifacts}"
-        if status != "completed":
-            view["message"] = gone_message(record)
-        elif run is not None and run.status == "FAILURE":
-            failure = _failure(folder)
-            if failure:  # the artifact is whole; what came after it (delivery) is not
-                view["warnings"] = [*view["warnings"], failure["error"]]
-        if record.get("delivery"):
-            view["delivery"] = record["delivery"]
-    if status == "failed":
-        failure = _failure(folder)
-        ended = f"the run ended {run.status.lower()}" if run else "its run is not in the history"
-        view["error"] = failure["error"] if failure else ended
-    return view
-
-
-def _delivery(
-    bucket: str | None, prefix: str, region: str | None, no_deliver: bool
-) -> dict[str, object]:
-    """Where an export goes: the flags, else the destination saved by `kt s3 configure`."""
-    if bucket:
-        return {"s3_bucket": bucket, "s3_prefix": prefix, "s3_region": region}
-    if no_deliver:
-        return {"deliver": False}
-    saved = load_destination(destination_path(keeptrusts_home()))
-    return saved.as_delivery() if saved else {}
+def _jobs() -> ExportJobs:
+    return ExportJobs(keeptrusts_home(), _runs(), CustodyLedger(custody_url()), _actor())
 
 
 def submit(request: ExportRequest, delivery: dict[str, object] | None = None) -> str:
     """Start an export job for a validated request (delivered to S3 with `delivery`); its id."""
-    # Refuse a window the lake cannot answer now, rather than in a failed run later.
-    plan_export(request, LakeLayout(lake_root()), datetime.now(UTC), with_hashes=False)
-    export_id = new_export_id()
-    # The request lives in the export's folder; the run config holds no user ids.
-    stored = ExportFolder(exports_root(), export_id).store_request(request_to_fields(request))
-    tags = {**request_tags(request, export_id), ACTOR_TAG: _actor()}
-    if delivery and delivery.get("s3_bucket"):
-        tags["keeptrusts/delivery"] = f"s3://{delivery['s3_bucket']}/{delivery['s3_prefix']}"
-    run_id = _runs().submit(export_run_config(request, delivery, stored), tags)
-    _ledger().append(
-        "created",
-        export_id,
-        actor=_actor(),
-        run_id=run_id,
-        detail={"type": request.export_type, "format": request.format},
-        idempotency_key=f"created:{export_id}",
-    )
-    return export_id
+    return _jobs().submit(request, delivery)
 
 
 def _find(export_id: str) -> dict:
-    check_export_id(export_id)
-    root = exports_root()
-    runs = _runs()
-    runs.settle(root, _ledger())
-    expire_due(root, _ledger(), actor=_actor())
-    view = export_view(export_id, runs.find(export_id), root)
-    if view is None:
+    try:
+        return _jobs().find(export_id)
+    except NoSuchExport:
         fail(f"--id {export_id}: no such export; see kt export list", code=2)
-    return view
+    except ExportRequestError as error:
+        fail(str(error), code=2)
+    except (KeeptrustsError, OSError) as error:
+        fail(str(error))
 
 
 def wait_for(export_id: str, quiet: bool = False) -> dict:
@@ -461,7 +303,9 @@ def create(
     request = _run_guarded(lambda: _request_from_options(options))
     if s3_bucket and no_deliver:
         fail("--no-deliver: give it or --s3-bucket, not both", code=2)
-    delivery = _run_guarded(lambda: _delivery(s3_bucket, s3_prefix, s3_region, no_deliver))
+    delivery = _run_guarded(
+        lambda: _jobs().delivery_for(s3_bucket, s3_prefix, s3_region, no_deliver)
+    )
     export_id = _run_guarded(lambda: submit(request, delivery))
     view = wait_for(export_id, as_json) if wait else _find(export_id)
     if as_json:
@@ -537,9 +381,6 @@ def status(export_id: IdOption, as_json: JsonFlag = False) -> None:
         _show(view)
 
 
-STATUSES = ("queued", "processing", "completed", "failed", "expired", "deleted", "broken")
-
-
 def _range(window: dict | None) -> str:
     """A recorded window (exclusive end) as people read it: `2026-05-01 → 2026-05-31`."""
     try:
@@ -564,34 +405,10 @@ def list_command(
 ) -> None:
     """The newest export jobs: id, name, format, range, status, records, created, expires."""
     statuses = {value.lower() for value in status_filter or ()}
-    unknown = sorted(statuses - set(STATUSES))
-    if unknown:
-        fail(f"--status {unknown[0]}: use one of {', '.join(STATUSES)}", code=2)
     formats = {value.lower() for value in format_filter or ()}
 
-    def wanted(view: dict) -> bool:
-        return (not statuses or view["status"] in statuses) and (
-            not formats or str(view["format"]) in formats
-        )
-
     def views() -> list[dict]:
-        root = exports_root()
-        history = _runs()
-        history.settle(root, _ledger())
-        expire_due(root, _ledger(), actor=_actor())
-        found, seen = [], set()
-        # Newest run first: a retried export is one row, shown as its latest run.
-        for run in history.recent(limit * 4 if not (statuses or formats) else 1000):
-            if run.export_id in seen or len(found) == limit:
-                continue
-            seen.add(run.export_id)
-            try:
-                view = export_view(run.export_id, run, root)
-            except KeeptrustsError:
-                continue  # a run tagged with no valid export id is not an export of ours
-            if view is not None and wanted(view):
-                found.append(view)
-        return found
+        return _jobs().list(limit, statuses, formats)
 
     found = _run_guarded(views)
     if as_json:
@@ -628,9 +445,10 @@ def download(
 
     A delivered artifact comes through a fresh presigned link, checked against its sha256:
     also after its local copy expired."""
-    view = _run_guarded(lambda: _find(export_id))
-    delivered = view.get("delivery") if view["status"] in ("completed", "expired") else None
-    if view["status"] != "completed" and not delivered:
+    view = _find(export_id)
+    if view["status"] != "completed" and not (
+        view["status"] == "expired" and view.get("delivery")
+    ):
         reason = view.get("message") or view.get("error") or "wait for it to complete"
         fail(f"--id {export_id} is {view['status']}, not completed: {reason}")
     if output.is_symlink():
@@ -638,25 +456,7 @@ def download(
     if output.exists() and (not force or not output.is_file()):
         fix = "add --force to replace it" if output.is_file() else "give a file path"
         fail(f"--output {output}: already exists; {fix}", code=2)
-
-    def copy() -> None:
-        # Written beside OUTPUT and renamed onto its name: a link planted meanwhile is replaced,
-        # never followed, and a reader never sees half a file.
-        if delivered:
-            url = link_for(delivered, LINK_FOR_DOWNLOAD_SECONDS)
-            fetch(url, output.absolute(), view["sha256"], int(view["bytes"]))
-        else:
-            with atomic_path(output.absolute()) as path:
-                shutil.copyfile(view["artifact"], path)
-        _ledger().append(
-            "downloaded",
-            export_id,
-            actor=_actor(),
-            artifact_sha256=view["sha256"],
-            detail={"to": output.name, "via": "presigned link" if delivered else "local copy"},
-        )
-
-    _run_guarded(copy)
+    view = _run_guarded(lambda: _jobs().download(export_id, output))
     if as_json:
         emit_json(
             {
@@ -682,12 +482,8 @@ def link(
 ) -> None:
     """A presigned download link for a delivered artifact, regenerated on demand (also after
     the local copy expired, for as long as the object exists)."""
-    view = _run_guarded(lambda: _find(export_id))
-    if not view.get("delivery"):
-        fail(f"--id {export_id} was not delivered to S3; download it with kt export download")
     seconds = _run_guarded(lambda: _expiry(expires))
-    url = _run_guarded(lambda: link_for(view["delivery"], seconds))
-    until = rfc3339(datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=seconds))
+    url, until = _run_guarded(lambda: _jobs().link(export_id, seconds))
     if as_json:
         emit_json({"export_id": export_id, "url": url, "expires_at": until})
     else:
@@ -709,13 +505,7 @@ def recreate(
 ) -> None:
     """Run an export's request again and say whether the new artifact is byte-identical
     (it is, when the lake partitions it read are unchanged)."""
-    original = _run_guarded(lambda: _find(export_id))
-    record = _run_guarded(lambda: ExportFolder(exports_root(), export_id).read_record())
-    if not record or not original["sha256"]:
-        fail(f"--id {export_id} has no completed record to re-create from", code=2)
-    request = _run_guarded(lambda: request_from_description(record["request"]))
-    delivery = _run_guarded(lambda: _delivery(None, "", None, False))
-    new_id = _run_guarded(lambda: submit(request, delivery))
+    original, new_id = _run_guarded(lambda: _jobs().recreate(export_id))
     view = wait_for(new_id, as_json)
     same = view["sha256"] == original["sha256"]
     if as_json:
@@ -734,12 +524,7 @@ def recreate(
 @app.command("delete")
 def delete(export_id: IdOption, as_json: JsonFlag = False) -> None:
     """Remove an export's artifact; its record and history stay."""
-    view = _run_guarded(lambda: _find(export_id))
-    if view["status"] in ("queued", "processing"):
-        fail(f"--id {export_id} is {view['status']}; wait for it to end, then delete it")
-    if view["status"] in ("failed", "broken"):
-        fail(f"--id {export_id} is {view['status']} and has no artifact to delete")
-    record = _run_guarded(lambda: delete_export(exports_root(), export_id, _ledger(), _actor()))
+    record = _run_guarded(lambda: _jobs().delete(export_id))
     if as_json:
         emit_json({"export_id": export_id, "status": record["status"]})
     else:

@@ -1,0 +1,324 @@
+"""Export jobs as every door (kt, the HTTP API) sees them: submit, look up, list, download,
+link, delete, re-create. Each export is a Dagster run of export_job joined with its folder
+(records, artifact) and its custody entries; who acts is named by the door.
+
+The runs backend is handed in (the local instance, or a webserver's GraphQL API), so this
+module knows no Dagster and no terminal.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Protocol
+
+from keeptrusts_pipelines.custody.ledger import CustodyLedger
+from keeptrusts_pipelines.delivery.destination import destination_path, load_destination
+from keeptrusts_pipelines.delivery.links import fetch, link_for
+from keeptrusts_pipelines.errors import ExportRequestError, KeeptrustsError
+from keeptrusts_pipelines.exports.engine import new_export_id
+from keeptrusts_pipelines.exports.folder import BrokenRecord, ExportFolder, check_export_id
+from keeptrusts_pipelines.exports.lifecycle import delete_export, expire_due, gone_message
+from keeptrusts_pipelines.exports.reader import plan_export
+from keeptrusts_pipelines.lake.files import atomic_path
+from keeptrusts_pipelines.lake.layout import LakeLayout
+from keeptrusts_pipelines.model.export_request import (
+    ExportRequest,
+    request_from_description,
+    request_to_fields,
+    rfc3339,
+)
+from keeptrusts_pipelines.model.export_runs import (
+    ACTOR_TAG,
+    ExportRun,
+    export_run_config,
+    request_tags,
+)
+
+# Dagster's run statuses as the seeds name an export's.
+RUN_STATUSES = {
+    "QUEUED": "queued",
+    "NOT_STARTED": "queued",
+    "MANAGED": "queued",
+    "STARTING": "queued",
+    "STARTED": "processing",
+    "SUCCESS": "completed",
+    "FAILURE": "failed",
+    "CANCELING": "failed",
+    "CANCELED": "failed",
+}
+STATUSES = ("queued", "processing", "completed", "failed", "expired", "deleted", "broken")
+FINAL = ("completed", "failed", "expired", "deleted", "broken")
+# A download through a presigned link needs it only for as long as the transfer starts.
+LINK_FOR_DOWNLOAD_SECONDS = 300
+
+
+class ExportRuns(Protocol):
+    """Where export runs are submitted and read back (the local instance or a webserver)."""
+
+    def submit(self, run_config: dict, tags: dict[str, str]) -> str: ...
+
+    def find(self, export_id: str) -> ExportRun | None: ...
+
+    def recent(self, limit: int) -> list[ExportRun]: ...
+
+    def settle(self, exports_root: Path, ledger: CustodyLedger) -> None: ...
+
+
+class NoSuchExport(KeeptrustsError):
+    """An export id with neither a run nor a record."""
+
+
+def _moment(seconds: float | None) -> str | None:
+    return rfc3339(datetime.fromtimestamp(int(seconds), UTC)) if seconds else None
+
+
+def _status(run: ExportRun | None, record: dict | None) -> str:
+    """What happened, from the record first: a completed record means a complete artifact,
+    whatever became of the run's worker afterwards."""
+    recorded = (record or {}).get("status")
+    status = RUN_STATUSES.get(run.status, "queued") if run else "failed"
+    if recorded == "completed" and status in ("queued", "processing"):
+        return "processing"  # its run goes on after the artifact: delivery, the ledger
+    if recorded in ("completed", "expired", "deleted"):
+        return recorded
+    if run is None:
+        return "failed"
+    # A run that succeeded without a record has not finished writing it yet.
+    return "processing" if status == "completed" else status
+
+
+def _failure(folder: ExportFolder) -> dict | None:
+    try:
+        return folder.read_failure()
+    except BrokenRecord as error:
+        return {"error": str(error)}
+
+
+def export_view(export_id: str, run: ExportRun | None, root: Path) -> dict | None:
+    """One export as the doors show it: its run's status joined with its record on disk."""
+    folder = ExportFolder(root, export_id)
+    try:
+        record = folder.read_record()
+    except BrokenRecord as error:
+        record, broken = None, str(error)
+    else:
+        broken = None
+    if run is None and record is None and broken is None:
+        return None
+    status = "broken" if broken else _status(run, record)
+    tags = run.tags if run else {}
+    request = (record or {}).get("request") or {}
+    if not request:
+        try:  # a queued export has no record yet; kt and the inbox kept what was asked
+            request = folder.read_json(folder.request_path) or {}
+        except BrokenRecord:
+            request = {}
+    view = {
+        "export_id": export_id,
+        "run_id": run.run_id if run else None,
+        "status": status,
+        "name": request.get("name"),
+        "type": tags.get("keeptrusts/type") or request.get("type"),
+        "format": tags.get("keeptrusts/format") or request.get("format"),
+        "window": request.get("window")
+        or {"from": tags.get("keeptrusts/window_from"), "to": tags.get("keeptrusts/window_to")},
+        "filters": request.get("filters")
+        or {
+            key.removeprefix("keeptrusts/filter."): value
+            for key, value in tags.items()
+            if key.startswith("keeptrusts/filter.")
+        },
+        "actor": tags.get(ACTOR_TAG),
+        "records": None,
+        "bytes": None,
+        "sha256": None,
+        "artifact": None,
+        "warnings": [],
+        "created_at": _moment(run.created) if run else (record or {}).get("created_at"),
+        "completed_at": None,
+        "expires_at": None,
+    }
+    if broken:
+        view["error"] = f"its record cannot be read: {broken}"
+        return view
+    if record and status in ("completed", "expired", "deleted"):
+        artifact = folder.artifact_file(record) if status == "completed" else None
+        view.update(
+            records=record.get("records"),
+            bytes=record.get("bytes"),
+            sha256=record.get("sha256"),
+            artifact=str(artifact) if artifact else None,
+            warnings=record.get("warnings") or [],
+            completed_at=record.get("completed_at"),
+            expires_at=record.get("expires_at"),
+        )
+        if status == "completed" and artifact is None:
+            view["status"] = "broken"
+            view["error"] = f"its artifact is missing from {folder.artifacts}"
+        if status != "completed":
+            view["message"] = gone_message(record)
+        elif run is not None and run.status == "FAILURE":
+            failure = _failure(folder)
+            if failure:  # the artifact is whole; what came after it (delivery) is not
+                view["warnings"] = [*view["warnings"], failure["error"]]
+        if record.get("delivery"):
+            view["delivery"] = record["delivery"]
+    if status == "failed":
+        failure = _failure(folder)
+        ended = f"the run ended {run.status.lower()}" if run else "its run is not in the history"
+        view["error"] = failure["error"] if failure else ended
+    return view
+
+
+@dataclass
+class ExportJobs:
+    """The export jobs of one KEEPTRUSTS_HOME, acted on in the name of `actor`."""
+
+    home: Path
+    runs: ExportRuns
+    ledger: CustodyLedger
+    actor: str
+    lake: LakeLayout = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.lake = LakeLayout(self.home / "lake")
+
+    @property
+    def exports_root(self) -> Path:
+        return self.home / "exports"
+
+    def delivery_for(
+        self, bucket: str | None, prefix: str = "", region: str | None = None, keep: bool = False
+    ) -> dict[str, object]:
+        """Where an export goes: the bucket asked for, else the saved destination, unless
+        `keep` (local only)."""
+        if bucket:
+            return {"s3_bucket": bucket, "s3_prefix": prefix, "s3_region": region}
+        if keep:
+            return {"deliver": False}
+        saved = load_destination(destination_path(self.home))
+        return saved.as_delivery() if saved else {}
+
+    def submit(self, request: ExportRequest, delivery: dict[str, object] | None = None) -> str:
+        """Start an export job for a validated request; its id."""
+        # Refuse a window the lake cannot answer now, rather than in a failed run later.
+        plan_export(request, self.lake, datetime.now(UTC), with_hashes=False)
+        export_id = new_export_id()
+        # The request lives in the export's folder; the run config holds no user ids.
+        folder = ExportFolder(self.exports_root, export_id)
+        stored = folder.store_request(request_to_fields(request))
+        tags = {**request_tags(request, export_id), ACTOR_TAG: self.actor}
+        if delivery and delivery.get("s3_bucket"):
+            tags["keeptrusts/delivery"] = f"s3://{delivery['s3_bucket']}/{delivery['s3_prefix']}"
+        run_id = self.runs.submit(export_run_config(request, delivery, stored), tags)
+        self.ledger.append(
+            "created",
+            export_id,
+            actor=self.actor,
+            run_id=run_id,
+            detail={"type": request.export_type, "format": request.format},
+            idempotency_key=f"created:{export_id}",
+        )
+        return export_id
+
+    def _settle(self) -> None:
+        """Runs whose worker died are failed, and artifacts past their time expire."""
+        self.runs.settle(self.exports_root, self.ledger)
+        expire_due(self.exports_root, self.ledger, actor=self.actor)
+
+    def find(self, export_id: str) -> dict:
+        """One export's view; NoSuchExport when there is none."""
+        check_export_id(export_id)
+        self._settle()
+        view = export_view(export_id, self.runs.find(export_id), self.exports_root)
+        if view is None:
+            raise NoSuchExport(f"id {export_id}: no such export; see the list of exports")
+        return view
+
+    def list(
+        self,
+        limit: int,
+        statuses: set[str] | None = None,
+        formats: set[str] | None = None,
+        actor: str | None = None,
+    ) -> list[dict]:
+        """The newest exports, one row each (a retried export shows its newest run)."""
+        unknown = sorted((statuses or set()) - set(STATUSES))
+        if unknown:
+            raise ExportRequestError("--status", f"{unknown[0]}: use one of {', '.join(STATUSES)}")
+        self._settle()
+        filtered = bool(statuses or formats or actor)
+        found, seen = [], set()
+        for run in self.runs.recent(1000 if filtered else limit * 4):
+            if run.export_id in seen or len(found) == limit:
+                continue
+            seen.add(run.export_id)
+            try:
+                view = export_view(run.export_id, run, self.exports_root)
+            except KeeptrustsError:
+                continue  # a run tagged with no valid export id is not an export of ours
+            if view is None:
+                continue
+            if statuses and view["status"] not in statuses:
+                continue
+            if formats and str(view["format"]) not in formats:
+                continue
+            if actor and view.get("actor") != actor:
+                continue
+            found.append(view)
+        return found
+
+    def download(self, export_id: str, output: Path) -> dict:
+        """Write a completed export's artifact to `output` (a fresh presigned link for a
+        delivered one, checked against its sha256); its view."""
+        view = self.find(export_id)
+        delivered = view.get("delivery") if view["status"] in ("completed", "expired") else None
+        if view["status"] != "completed" and not delivered:
+            reason = view.get("message") or view.get("error") or "wait for it to complete"
+            raise KeeptrustsError(f"id {export_id} is {view['status']}, not completed: {reason}")
+        # Written beside `output` and renamed onto its name: a link planted meanwhile is
+        # replaced, never followed, and a reader never sees half a file.
+        if delivered:
+            url = link_for(delivered, LINK_FOR_DOWNLOAD_SECONDS)
+            fetch(url, output.absolute(), view["sha256"], int(view["bytes"]))
+        else:
+            with atomic_path(output.absolute()) as path:
+                shutil.copyfile(view["artifact"], path)
+        self.ledger.append(
+            "downloaded",
+            export_id,
+            actor=self.actor,
+            artifact_sha256=view["sha256"],
+            detail={"to": output.name, "via": "presigned link" if delivered else "local copy"},
+        )
+        return view
+
+    def link(self, export_id: str, seconds: int) -> tuple[str, str]:
+        """(presigned URL, RFC 3339 expiry) of a delivered artifact."""
+        view = self.find(export_id)
+        if not view.get("delivery"):
+            raise KeeptrustsError(f"id {export_id} was not delivered to S3; download it instead")
+        url = link_for(view["delivery"], seconds)
+        until = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=seconds)
+        return url, rfc3339(until)
+
+    def delete(self, export_id: str) -> dict:
+        """Remove an export's artifact; its record and history stay."""
+        view = self.find(export_id)
+        if view["status"] in ("queued", "processing"):
+            raise KeeptrustsError(f"id {export_id} is {view['status']}; wait for it to end")
+        if view["status"] in ("failed", "broken"):
+            raise KeeptrustsError(f"id {export_id} is {view['status']}: no artifact to delete")
+        return delete_export(self.exports_root, export_id, self.ledger, self.actor)
+
+    def recreate(self, export_id: str) -> tuple[dict, str]:
+        """Submit an export's recorded request again: (the original's view, the new id)."""
+        original = self.find(export_id)
+        record = ExportFolder(self.exports_root, export_id).read_record()
+        if not record or not original["sha256"]:
+            raise ExportRequestError("id", f"{export_id} has no completed record to re-create")
+        request = request_from_description(record["request"])
+        return original, self.submit(request, self.delivery_for(None))
