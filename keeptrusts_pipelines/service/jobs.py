@@ -248,7 +248,7 @@ class ExportJobs:
         """The newest exports, one row each (a retried export shows its newest run)."""
         unknown = sorted((statuses or set()) - set(STATUSES))
         if unknown:
-            raise ExportRequestError("--status", f"{unknown[0]}: use one of {', '.join(STATUSES)}")
+            raise ExportRequestError("status", f"{unknown[0]}: use one of {', '.join(STATUSES)}")
         self._settle()
         filtered = bool(statuses or formats or actor)
         found, seen = [], set()
