@@ -1,23 +1,22 @@
-"""`kt custody`: the hash-chained ledger of export actions."""
+"""`kt custody`: the hash-chained ledger of export actions.
+
+The ledger's libraries load inside each command, so other kt commands start without them."""
+
+from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
 from keeptrusts_pipelines.cli.output import console, emit_json, errors, fail, say
-from keeptrusts_pipelines.custody.checkpoints import (
-    CheckpointError,
-    check_anchors,
-    find_anchors,
-    write_checkpoint,
-)
-from keeptrusts_pipelines.custody.ledger import ChainReport, CustodyLedger, LedgerError
 from keeptrusts_pipelines.errors import ConfigurationError
-from keeptrusts_pipelines.evidence.provenance import public_key
 from keeptrusts_pipelines.settings import custody_url
+
+if TYPE_CHECKING:
+    from keeptrusts_pipelines.custody.ledger import ChainReport, CustodyLedger
 
 app = typer.Typer(help="Check and read the custody ledger of export actions.", no_args_is_help=True)
 JsonFlag = Annotated[bool, typer.Option("--json", help="One JSON object for machines.")]
@@ -31,6 +30,8 @@ PublicKey = Annotated[
 
 
 def _open(create: bool) -> CustodyLedger:
+    from keeptrusts_pipelines.custody.ledger import CustodyLedger, LedgerError
+
     try:
         return CustodyLedger(custody_url(), create=create)
     except ConfigurationError as error:
@@ -42,6 +43,10 @@ def _open(create: bool) -> CustodyLedger:
 @app.command("verify")
 def verify(public_key_path: PublicKey = None, as_json: JsonFlag = False) -> None:
     """Walk the chain, and check it still holds every head a checkpoint or statement records."""
+    from keeptrusts_pipelines.custody.checkpoints import check_anchors, find_anchors
+    from keeptrusts_pipelines.custody.ledger import LedgerError
+    from keeptrusts_pipelines.evidence.provenance import public_key
+
     try:
         key = public_key(public_key_path) if public_key_path else None
     except (OSError, ValueError, ConfigurationError) as error:
@@ -96,6 +101,9 @@ def verify(public_key_path: PublicKey = None, as_json: JsonFlag = False) -> None
 @app.command("checkpoint")
 def checkpoint(as_json: JsonFlag = False) -> None:
     """Record the ledger's head now in a checkpoint file (signed with KEEPTRUSTS_SIGNING_KEY)."""
+    from keeptrusts_pipelines.custody.checkpoints import CheckpointError, write_checkpoint
+    from keeptrusts_pipelines.custody.ledger import LedgerError
+
     ledger = _open(create=False)
     try:
         written = write_checkpoint(ledger)
@@ -131,6 +139,8 @@ def log(
     as_json: JsonFlag = False,
 ) -> None:
     """The ledger's entries, oldest first."""
+    from keeptrusts_pipelines.custody.ledger import LedgerError
+
     try:
         entries = list(_open(create=False).entries(export_id))
     except LedgerError as error:

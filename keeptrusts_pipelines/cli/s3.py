@@ -14,7 +14,6 @@ from keeptrusts_pipelines.delivery.destination import (
     remove_destination,
     save_destination,
 )
-from keeptrusts_pipelines.delivery.s3 import check_connection, target_from_environment
 from keeptrusts_pipelines.errors import ConfigurationError
 from keeptrusts_pipelines.model.export_request import rfc3339
 from keeptrusts_pipelines.settings import keeptrusts_home
@@ -32,6 +31,9 @@ def check(
     """Write, read back and remove a probe object; say which step failed and why.
 
     Endpoint and credentials come from the AWS environment (AWS_ENDPOINT_URL for MinIO/R2)."""
+    # boto3 loads here: the other kt commands start without it.
+    from keeptrusts_pipelines.delivery.s3 import check_connection, target_from_environment
+
     try:
         target = target_from_environment(bucket, prefix, region)
     except ConfigurationError as error:
@@ -64,6 +66,9 @@ def configure(
     """Save the destination every export is delivered to, once Test Connection passes.
 
     `kt export create --no-deliver` skips it; --s3-bucket/--s3-prefix/--s3-region override it."""
+    # boto3 loads here: the other kt commands start without it.
+    from keeptrusts_pipelines.delivery.s3 import check_connection, target_from_environment
+
     try:
         target = target_from_environment(bucket, prefix, region)
     except ConfigurationError as error:

@@ -4,25 +4,19 @@ The code location reads the file when it loads: reload it in the UI (or restart 
 after a change.
 """
 
+from __future__ import annotations
+
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from keeptrusts_pipelines.cli.output import console, emit_json, fail, say
 from keeptrusts_pipelines.errors import ConfigurationError
-from keeptrusts_pipelines.exports.deliveries import (
-    INTERVAL_CRONS,
-    Delivery,
-    add_delivery,
-    check_cron,
-    deliveries_path,
-    parse_entry,
-    read_deliveries,
-    remove_delivery,
-)
-from keeptrusts_pipelines.exports.deliveries import next_run as next_tick
+
+if TYPE_CHECKING:
+    from keeptrusts_pipelines.exports.deliveries import Delivery
 
 app = typer.Typer(
     help="Recurring evidence deliveries (deliveries.yaml): add one, list or delete them.",
@@ -32,6 +26,8 @@ Many = list[str] | None
 
 
 def next_run(delivery: Delivery, now: datetime | None = None) -> datetime:
+    from keeptrusts_pipelines.exports.deliveries import next_run as next_tick
+
     return next_tick(delivery, now or datetime.now(UTC))
 
 
@@ -70,6 +66,15 @@ def add(
     """Add a recurring delivery: kt export schedule --name N --cron C --window 7d --format json."""
     if ctx.invoked_subcommand is not None:
         return
+    # Loaded here: the other kt commands start without the request model and cron libraries.
+    from keeptrusts_pipelines.exports.deliveries import (
+        INTERVAL_CRONS,
+        add_delivery,
+        check_cron,
+        deliveries_path,
+        parse_entry,
+    )
+
     if not name or not (cron or interval):
         fail(
             "give --name and --interval or --cron (or: kt export schedule list | delete --name N)",
@@ -130,6 +135,8 @@ def list_deliveries(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object for machines.")] = False,
 ) -> None:
     """The recurring deliveries with their next run, and any entry set aside, with its error."""
+    from keeptrusts_pipelines.exports.deliveries import read_deliveries
+
     entries, problems = read_deliveries()
     if as_json:
         emit_json(
@@ -165,6 +172,8 @@ def list_deliveries(
 @app.command("delete")
 def delete(name: Annotated[str, typer.Option("--name", help="The delivery to remove.")]) -> None:
     """Remove a recurring delivery."""
+    from keeptrusts_pipelines.exports.deliveries import remove_delivery
+
     try:
         removed = remove_delivery(name)
     except ConfigurationError as error:

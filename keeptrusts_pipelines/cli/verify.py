@@ -7,12 +7,7 @@ import typer
 from rich.markup import escape
 
 from keeptrusts_pipelines.cli.output import emit_json, fail, say
-from keeptrusts_pipelines.custody.ledger import CustodyLedger
 from keeptrusts_pipelines.errors import ConfigurationError
-from keeptrusts_pipelines.evidence.provenance import public_key
-from keeptrusts_pipelines.evidence.verify import unpack_limits
-from keeptrusts_pipelines.evidence.verify import verify as verify_evidence
-from keeptrusts_pipelines.lake.layout import LakeLayout
 from keeptrusts_pipelines.settings import custody_url, lake_root
 
 
@@ -29,6 +24,13 @@ def verify(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object for machines.")] = False,
 ) -> None:
     """Check fixity, manifest, provenance and the lake's data versions; name every difference."""
+    # Loaded here: the other kt commands start without the verifier's libraries.
+    from keeptrusts_pipelines.custody.ledger import CustodyLedger
+    from keeptrusts_pipelines.evidence.provenance import public_key
+    from keeptrusts_pipelines.evidence.verify import unpack_limits
+    from keeptrusts_pipelines.evidence.verify import verify as verify_evidence
+    from keeptrusts_pipelines.lake.layout import LakeLayout
+
     try:
         key = public_key(public_key_path) if public_key_path else None
     except ConfigurationError as error:
