@@ -21,6 +21,19 @@ from keeptrusts_pipelines.settings import keeptrusts_home
 app = typer.Typer(help="S3-compatible storage for evidence delivery.", no_args_is_help=True)
 
 
+def _test_connection(bucket: str, prefix: str, region: str | None) -> tuple[list, bool]:
+    """Test Connection's steps, and whether all three passed; a bad target exits 2."""
+    # boto3 loads here: the other kt commands start without it.
+    from keeptrusts_pipelines.delivery.s3 import check_connection, target_from_environment
+
+    try:
+        target = target_from_environment(bucket, prefix, region)
+    except ConfigurationError as error:
+        fail(str(error), code=2)
+    steps = check_connection(target)
+    return steps, len(steps) == 3 and all(step.ok for step in steps)
+
+
 @app.command("check")
 def check(
     bucket: Annotated[str, typer.Option("--bucket", help="Bucket to test.")],
@@ -31,15 +44,7 @@ def check(
     """Write, read back and remove a probe object; say which step failed and why.
 
     Endpoint and credentials come from the AWS environment (AWS_ENDPOINT_URL for MinIO/R2)."""
-    # boto3 loads here: the other kt commands start without it.
-    from keeptrusts_pipelines.delivery.s3 import check_connection, target_from_environment
-
-    try:
-        target = target_from_environment(bucket, prefix, region)
-    except ConfigurationError as error:
-        fail(str(error), code=2)
-    steps = check_connection(target)
-    ok = len(steps) == 3 and all(step.ok for step in steps)
+    steps, ok = _test_connection(bucket, prefix, region)
     if as_json:
         emit_json({"ok": ok, "steps": [step.__dict__ for step in steps]})
     else:
@@ -66,15 +71,7 @@ def configure(
     """Save the destination every export is delivered to, once Test Connection passes.
 
     `kt export create --no-deliver` skips it; --s3-bucket/--s3-prefix/--s3-region override it."""
-    # boto3 loads here: the other kt commands start without it.
-    from keeptrusts_pipelines.delivery.s3 import check_connection, target_from_environment
-
-    try:
-        target = target_from_environment(bucket, prefix, region)
-    except ConfigurationError as error:
-        fail(str(error), code=2)
-    steps = check_connection(target)
-    ok = len(steps) == 3 and all(step.ok for step in steps)
+    steps, ok = _test_connection(bucket, prefix, region)
     if not ok:
         failed = next((step for step in steps if not step.ok), None)
         reason = f"{failed.step}: {failed.detail}" if failed else "no answer"

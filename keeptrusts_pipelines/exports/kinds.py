@@ -10,21 +10,12 @@ from pathlib import Path
 
 import polars as pl
 
-from keeptrusts_pipelines.model.export_request import Filters, Window
+from keeptrusts_pipelines.model.export_request import EVENT_FILTERS, Filters, Window
 from keeptrusts_pipelines.model.schema import SEVERITIES
 
 # Filters matched against a column of the same name (OR within a filter, AND across them).
-COLUMN_FILTERS = (
-    "policy",
-    "action",
-    "result",
-    "environment",
-    "gateway",
-    "consumer_group",
-    "team",
-    "user",
-    "model",
-    "provider",
+COLUMN_FILTERS = tuple(
+    name for name in EVENT_FILTERS if name not in ("evaluated_policy", "min_severity")
 )
 
 
