@@ -2,7 +2,7 @@
 
 import typer
 
-from keeptrusts_pipelines.cli import custody, demo, export, lake, s3, ui, verify
+from keeptrusts_pipelines.cli import custody, demo, export, lake, s3, serve, token, ui, verify
 
 app = typer.Typer(
     name="kt",
@@ -25,6 +25,8 @@ app.add_typer(custody.app, name="custody")
 app.command("verify")(verify.verify)
 app.add_typer(s3.app, name="s3")
 app.command("ui")(ui.ui)
+app.command("serve")(serve.serve)
+app.add_typer(token.app, name="token")
 
 
 def main() -> None:

@@ -175,7 +175,33 @@ def _actor() -> str:
 
 
 def _jobs() -> ExportJobs:
+    """The export jobs: through the API with KEEPTRUSTS_API_URL and KEEPTRUSTS_API_TOKEN set,
+    else on the local KEEPTRUSTS_HOME."""
+    client = _api_client()
+    if client is not None:
+        return client
     return ExportJobs(keeptrusts_home(), _runs(), CustodyLedger(custody_url()), _actor())
+
+
+def _api_client():
+    from keeptrusts_pipelines.api.settings import api_token, api_url
+
+    url, token = api_url(), api_token()
+    if not url and not token:
+        return None
+    if not (url and token):
+        missing = "KEEPTRUSTS_API_TOKEN" if url else "KEEPTRUSTS_API_URL"
+        fail(f"{missing}: not set; set both it and its pair to use the API, or neither", code=2)
+    from keeptrusts_pipelines.cli.api_client import ApiExportJobs
+
+    return ApiExportJobs(url, token)
+
+
+def _preview(request: ExportRequest) -> int:
+    client = _api_client()
+    if client is not None:
+        return client.preview(request)
+    return preview(request, LakeLayout(lake_root()))
 
 
 def submit(request: ExportRequest, delivery: dict[str, object] | None = None) -> str:
@@ -355,7 +381,7 @@ def preview_command(
     options.pop("as_json")
     options.update(name=None, title=None, description=None, raw_content=False)
     request = _run_guarded(lambda: _request_from_options(options))
-    count = _run_guarded(lambda: preview(request, LakeLayout(lake_root())))
+    count = _run_guarded(lambda: _preview(request))
     if as_json:
         emit_json(
             {

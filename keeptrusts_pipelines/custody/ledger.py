@@ -33,6 +33,9 @@ ACTIONS = (
     "deleted",
     "expired",
     "verified",
+    # The HTTP door's actions: previews, raw-content reasons, refusals, tokens, settings.
+    *("previewed", "raw_requested", "refused", "token_created", "token_revoked"),
+    *("settings_changed", "scheduled", "unscheduled"),
 )
 GENESIS = "0" * 64
 # PostgreSQL writers queue on a table lock; elsewhere concurrent writers race for the next
