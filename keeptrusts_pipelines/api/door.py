@@ -97,10 +97,15 @@ def path_export_id(request: Request) -> str:
 
 
 async def refuse(
-    request: Request, status: int, message: str, actor: str, field: str | None = None
+    request: Request,
+    status: int,
+    message: str,
+    actor: str,
+    field: str | None = None,
+    guess: bool = False,
 ) -> ApiError:
-    """Record a refused request in the ledger (with who, what and why), slow a client that
-    keeps failing, and give the error to raise."""
+    """Record a refused request in the ledger (with who, what and why), slow down a client
+    that keeps presenting unknown tokens (`guess`), and give the error to raise."""
     door = door_of(request)
     detail = {"method": request.method, "path": request.url.path, "status": status}
     await to_thread.run_sync(
@@ -108,7 +113,7 @@ async def refuse(
             "refused", path_export_id(request), actor=actor, detail={**detail, "why": message}
         )
     )
-    if status == 401:
+    if guess:
         await asyncio.sleep(door.failure_delay(_client(request)))
     return ApiError(status, message, field)
 
@@ -125,7 +130,7 @@ async def authenticate(request: Request, plain: str | None, via: str) -> Token:
     if token is None:
         raise await refuse(
             request, 401, "unknown token; create one with kt token create", "anonymous",
-            "authorization",
+            "authorization", guess=True,
         )  # fmt: skip
     state = token.state(datetime.now(UTC))
     if state != "active":

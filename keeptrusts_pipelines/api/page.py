@@ -216,8 +216,9 @@ async def login(request: Request) -> Response:
     if token is None or token.state(datetime.now(UTC)) != "active":
         why = "no such token" if token is None else f"the token is {token.state(datetime.now(UTC))}"
         error = await refuse(
-            request, 401, f"sign-in refused: {why}", token.actor if token else "anonymous"
-        )
+            request, 401, f"sign-in refused: {why}", token.actor if token else "anonymous",
+            guess=token is None,
+        )  # fmt: skip
         return _login(request, error.message, 401)
     session_id, _ = door.open_session(token)
     response = RedirectResponse("/", status_code=303)

@@ -1,0 +1,96 @@
+"""A KEEPTRUSTS_HOME with a recent demo lake and one token per role, served by `kt serve` on
+loopback: what the API, browser and load tests run against."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import httpx
+
+from keeptrusts_pipelines.api.tokens import TokenStore
+from keeptrusts_pipelines_tests.lakes import demo_lake
+
+ROLES = ("admin", "compliance", "auditor")
+
+
+def served_home(home: Path, days: int = 9, per_day: int = 200) -> dict[str, str]:
+    """A lake of the last `days` closed days; tokens by name: admin, compliance, auditor, and
+    `expired` and `revoked` (compliance) that the API must refuse."""
+    today = datetime.now(UTC).date()
+    demo_lake(home / "lake", today - timedelta(days=days), days, per_day=per_day)
+    store = TokenStore(f"sqlite:///{home / 'custody.db'}")
+    tokens = {role: store.create(role, role, timedelta(days=1))[1] for role in ROLES}
+    past = datetime.now(UTC) - timedelta(days=2)
+    tokens["expired"] = store.create("expired", "compliance", timedelta(days=1), past)[1]
+    tokens["revoked"] = store.create("revoked", "compliance", None)[1]
+    store.revoke("revoked")
+    store.engine.dispose()
+    return tokens
+
+
+def server_environment(home: Path) -> dict[str, str]:
+    environment = {**os.environ, "KEEPTRUSTS_HOME": str(home)}
+    for name in ("DAGSTER_HOME", "KEEPTRUSTS_SOURCE_URL", "KEEPTRUSTS_API_URL"):
+        environment.pop(name, None)
+    environment.setdefault("KEEPTRUSTS_PSEUDONYM_KEY", "test-pseudonym-key-0123456789abcdef")
+    return environment
+
+
+@contextmanager
+def running_server(home: Path, port: int) -> Iterator[str]:
+    """`kt serve` (no daemon: runs go to the local instance's workers) until the block ends."""
+    log = (home / "serve.log").open("wb")
+    process = subprocess.Popen(
+        [str(Path(sys.executable).parent / "kt"), "serve", "--port", str(port), "--no-daemon"],
+        stdout=log, stderr=subprocess.STDOUT, env=server_environment(home),
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"kt serve did not start: {(home / 'serve.log').read_text()}")
+            time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+def lake_count(
+    home: Path, window: dict, where: str = "true", parameters: list | None = None
+) -> int:
+    """Events in the lake inside a view's window: an independent DuckDB count."""
+    files = str(home / "lake" / "decision_events" / "*" / "*.parquet")
+    query = (
+        f"select count(*) from read_parquet('{files}') where timestamp >= ?::timestamptz "
+        f"and timestamp < ?::timestamptz and ({where})"
+    )
+    bounds = [window["from"], window["to"]]
+    return duckdb.execute(query, [*bounds, *(parameters or [])]).fetchall()[0][0]
+
+
+def wait_until_final(client: httpx.Client, export_id: str, seconds: float = 120) -> dict:
+    deadline = time.monotonic() + seconds
+    while True:
+        view = client.get(f"/v1/exports/jobs/{export_id}").json()
+        if view["status"] not in ("queued", "processing") or time.monotonic() > deadline:
+            return view
+        time.sleep(0.3)
