@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+from datetime import date
 from pathlib import Path
 
 from keeptrusts_pipelines.errors import ConfigurationError
@@ -79,3 +81,46 @@ def legal_holds_path(home: Path | None = None) -> Path:
     """`KEEPTRUSTS_LEGAL_HOLDS_FILE`, else `legal_holds.yaml` under KEEPTRUSTS_HOME."""
     configured = os.environ.get("KEEPTRUSTS_LEGAL_HOLDS_FILE")
     return Path(configured) if configured else (home or keeptrusts_home()) / "legal_holds.yaml"
+
+
+DEFAULT_LAKE_START_DATE = "2025-01-01"
+SETTINGS_FILE = "settings.json"
+
+
+def settings_path(home: Path | None = None) -> Path:
+    """`settings.json` under KEEPTRUSTS_HOME: settings `kt` writes for every door to read."""
+    return (home or keeptrusts_home()) / SETTINGS_FILE
+
+
+def lake_start_date(home: Path | None = None) -> date:
+    """The lake's first day: `KEEPTRUSTS_LAKE_START_DATE`, else `lake_start_date` in
+    settings.json (written by `kt demo`), else 2025-01-01."""
+    configured = os.environ.get("KEEPTRUSTS_LAKE_START_DATE")
+    where = "KEEPTRUSTS_LAKE_START_DATE"
+    if not configured:
+        path = settings_path(home)
+        try:
+            configured = (
+                json.loads(path.read_text()).get("lake_start_date") if path.exists() else None
+            )
+        except (OSError, ValueError, AttributeError) as error:
+            raise ConfigurationError(
+                f"{path}: not a JSON object of settings ({type(error).__name__}); fix or remove it"
+            ) from None
+        where = f"lake_start_date in {path}"
+    try:
+        return date.fromisoformat(configured or DEFAULT_LAKE_START_DATE)
+    except (TypeError, ValueError):
+        raise ConfigurationError(f"{where}={configured!r}: use a date, YYYY-MM-DD") from None
+
+
+def save_lake_start_date(day: date, home: Path | None = None) -> Path:
+    """Record the lake's first day in settings.json, keeping the file's other settings."""
+    path = settings_path(home)
+    settings = json.loads(path.read_text()) if path.exists() else {}
+    settings["lake_start_date"] = day.isoformat()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = path.with_name(f".{path.name}.{os.getpid()}")
+    staging.write_text(json.dumps(settings, indent=2) + "\n")
+    staging.replace(path)  # readers never see half a file
+    return path

@@ -1,5 +1,6 @@
 """`kt demo`: the demo lake, synthetic gateway traffic ending yesterday, built through Dagster."""
 
+import json
 import os
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -13,7 +14,12 @@ from keeptrusts_pipelines.cli.output import console, fail, say
 from keeptrusts_pipelines.errors import KeeptrustsError
 from keeptrusts_pipelines.lake.layout import LakeLayout
 from keeptrusts_pipelines.model.export_request import ExportRequest, build_window
-from keeptrusts_pipelines.settings import lake_root
+from keeptrusts_pipelines.settings import (
+    lake_root,
+    lake_start_date,
+    save_lake_start_date,
+    settings_path,
+)
 from keeptrusts_pipelines.sources.registry import DEFAULT_SOURCE_URL
 
 # At least this many days, and always the whole of the last full quarter.
@@ -52,6 +58,7 @@ def demo(
     last = parse_day(end, "--end") if end else yesterday()
     if days is None:
         days = max(DEMO_DAYS, (last - last_full_quarter(last)[0]).days + 1)
+    record_lake_start(last - timedelta(days=days - 1))
     ingest_days(
         [last - timedelta(days=offset) for offset in reversed(range(days))],
         rebuild,
@@ -66,6 +73,17 @@ def demo(
             "Next: `make ui` (or `kt ui`), then Assets → decision_events → Partitions "
             "to see each day, its checks and its data version."
         )
+
+
+def record_lake_start(first: date) -> None:
+    """Make the demo's first day the lake's first partition, for the UI and daemon too."""
+    if os.environ.get("KEEPTRUSTS_LAKE_START_DATE"):
+        return  # set by the deployment; kt lake ingest refuses days before it
+    path = settings_path()
+    recorded = json.loads(path.read_text()).get("lake_start_date") if path.exists() else None
+    # An earlier first day stays: the lake may hold days from an earlier, longer demo.
+    if recorded is None or first < lake_start_date():
+        save_lake_start_date(first)
 
 
 def last_full_quarter(last: date) -> tuple[date, date]:
@@ -86,7 +104,9 @@ def quarterly_evidence(first: date, last: date) -> None:
         return  # the lake holds no full quarter
     label = f"Q{(start.month - 1) // 3 + 1} {start.year}"
     with console.status(f"Building the {label} evidence bundle (quarterly_evidence_bundle)…"):
-        run = materialize_period("quarterly", start.isoformat(), tags={"trigger": "kt demo"})
+        run = materialize_period(
+            "quarterly", start.isoformat(), tags={"keeptrusts/trigger": "kt demo"}
+        )
     if not run.success or run.bundle is None:
         fail(f"the {label} evidence bundle failed (run {run.run_id}): {run.error}")
     checked = verify(Path(run.bundle), None, LakeLayout(lake_root()))

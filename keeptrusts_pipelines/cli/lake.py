@@ -67,7 +67,8 @@ def ingest_days(days: list[date], rebuild: bool, workers: int, as_json: bool, tr
     if days and days[0] < first_allowed:
         fail(
             f"--from {days[0]} is before the lake's first partition {first_allowed}; "
-            "set KEEPTRUSTS_LAKE_START_DATE earlier or ask for later days",
+            "set KEEPTRUSTS_LAKE_START_DATE (or lake_start_date in KEEPTRUSTS_HOME/settings.json) "
+            "earlier, or ask for later days",
             code=2,
         )
     if days and days[-1] > yesterday():
