@@ -6,8 +6,12 @@ import json
 import os
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from keeptrusts_pipelines.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from keeptrusts_pipelines.exports.redaction import RedactionConfig
 
 DEFAULT_HOME = "./var"
 
@@ -81,6 +85,53 @@ def legal_holds_path(home: Path | None = None) -> Path:
     """`KEEPTRUSTS_LEGAL_HOLDS_FILE`, else `legal_holds.yaml` under KEEPTRUSTS_HOME."""
     configured = os.environ.get("KEEPTRUSTS_LEGAL_HOLDS_FILE")
     return Path(configured) if configured else (home or keeptrusts_home()) / "legal_holds.yaml"
+
+
+def redaction_rules_path() -> Path | None:
+    """`KEEPTRUSTS_REDACTION_RULES`: a redaction rules file replacing the packaged one."""
+    configured = os.environ.get("KEEPTRUSTS_REDACTION_RULES")
+    return Path(configured).expanduser() if configured else None
+
+
+def redaction_regions() -> tuple[str, ...]:
+    """`KEEPTRUSTS_REDACTION_DEFAULT_REGION` (default `ES`): the regions, comma-separated, whose
+    national phone numbers (written without a country code) redaction recognises."""
+    import phonenumbers
+
+    text = os.environ.get("KEEPTRUSTS_REDACTION_DEFAULT_REGION", "ES")
+    regions = tuple(part.strip().upper() for part in text.split(",") if part.strip())
+    unknown = [region for region in regions if region not in phonenumbers.SUPPORTED_REGIONS]
+    if not regions or unknown:
+        raise ConfigurationError(
+            f"KEEPTRUSTS_REDACTION_DEFAULT_REGION={text!r}: use ISO 3166 region codes "
+            "libphonenumber knows, comma-separated (ES, or ES,GB,FR)"
+        )
+    return regions
+
+
+def pseudonym_key() -> bytes | None:
+    """`KEEPTRUSTS_PSEUDONYM_KEY`: the secret keying redaction's aliases, so they are the same
+    across exports and a reviewer can reveal one; unset, each export draws its own."""
+    from keeptrusts_pipelines.exports.pseudonyms import MINIMUM_KEY_BYTES
+
+    text = os.environ.get("KEEPTRUSTS_PSEUDONYM_KEY")
+    if not text:
+        return None
+    key = text.encode()
+    if len(key) < MINIMUM_KEY_BYTES:
+        # The value is a secret: the message names its length, never the value.
+        raise ConfigurationError(
+            f"KEEPTRUSTS_PSEUDONYM_KEY is {len(key)} bytes: use a random secret of at least "
+            f"{MINIMUM_KEY_BYTES} bytes (python -c 'import secrets; print(secrets.token_hex(32))')"
+        )
+    return key
+
+
+def redaction_config() -> RedactionConfig:
+    """The redaction settings together, as the export engine takes them."""
+    from keeptrusts_pipelines.exports.redaction import RedactionConfig
+
+    return RedactionConfig(redaction_rules_path(), redaction_regions(), pseudonym_key())
 
 
 DEFAULT_LAKE_START_DATE = "2025-01-01"

@@ -19,6 +19,13 @@ POSTGRES_ADMIN_URL = os.environ.get(
 )
 
 
+@pytest.fixture(autouse=True)
+def pseudonym_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A configured pseudonym key, as a deployment has: only under one is a redacted export
+    byte-reproducible (without it each export draws its own key)."""
+    monkeypatch.setenv("KEEPTRUSTS_PSEUDONYM_KEY", "test-pseudonym-key-0123456789abcdef")
+
+
 @pytest.fixture
 def keeptrusts_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fresh KEEPTRUSTS_HOME (lake, Dagster home) for one test; demo source unless changed."""

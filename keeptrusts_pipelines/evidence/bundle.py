@@ -20,15 +20,20 @@ import polars as pl
 
 from keeptrusts_pipelines.evidence.bag import pack, write_bag_files
 from keeptrusts_pipelines.evidence.code_version import GENERATOR, code_version, generator_version
-from keeptrusts_pipelines.exports.engine import run_export
+from keeptrusts_pipelines.exports.engine import run_export, shown_filters
 from keeptrusts_pipelines.exports.reader import PartitionRead
-from keeptrusts_pipelines.exports.redaction import load_policy
+from keeptrusts_pipelines.exports.redaction import Redaction
 from keeptrusts_pipelines.exports.writers import shape
 from keeptrusts_pipelines.lake.files import sha256_of
 from keeptrusts_pipelines.lake.layout import LakeLayout
 from keeptrusts_pipelines.model.export_request import ExportRequest
 from keeptrusts_pipelines.reports.frameworks import catalog_paths, evaluate, framework
-from keeptrusts_pipelines.reports.pdf import lake_hash, write_report_pdf
+from keeptrusts_pipelines.reports.pdf import (
+    lake_hash,
+    redaction_facts,
+    shown_text,
+    write_report_pdf,
+)
 from keeptrusts_pipelines.reports.scope import Scope, open_scope
 
 MANIFEST = "manifest.json"
@@ -49,43 +54,71 @@ class Bundle:
     manifest: dict
 
 
-def framework_report(name: str, scope: Scope) -> bytes:
-    """A framework's JSON report, with the generator that made it; the same for the same lake."""
+def framework_report(name: str, scope: Scope, redaction: Redaction | None = None) -> bytes:
+    """A framework's JSON report, with the generator that made it; the same for the same lake.
+
+    With `redaction`, every text in it (figures, the ids to cross-reference, the filters) is
+    redacted, user filters pseudonymised, and the report says under which rules.
+    """
     report = evaluate(framework(name), scope)
+    if redaction is not None:
+        window = report.pop("window")
+        report = {"window": window, **redaction.document(report, identity_keys={"user"})}
+        report["redaction"] = redaction_facts(redaction)
     report["generator"] = {"name": GENERATOR, "version": generator_version()}
     report["code_version"] = code_version()
     return (json.dumps(report, indent=2, ensure_ascii=False) + "\n").encode()
 
 
-def _scope_jsonl(scope: Scope, sql: str, export_type: str, target: Path) -> int:
-    """Rows of a scope query as redacted JSONL, streamed in batches; how many."""
-    policy = None if scope.request.raw_content else load_policy()
+def _scope_jsonl(
+    scope: Scope, sql: str, export_type: str, target: Path, redaction: Redaction | None
+) -> int:
+    """Rows of a scope query as JSONL, redacted unless `redaction` is None, streamed in
+    batches; how many."""
     records = 0
     reader = scope.connection.sql(sql).to_arrow_reader(BATCH_ROWS)
     with target.open("wb") as handle:
         for batch in reader:
             frame = pl.from_arrow(batch)
-            if policy is not None:
-                frame = policy.apply(frame, export_type)
+            if redaction is not None:
+                frame = redaction.apply(frame, export_type)
             shape(frame.lazy(), "jsonl").collect().write_ndjson(handle)
             records += frame.height
     return records
 
 
-def _events_jsonl(request: ExportRequest, layout: LakeLayout, scratch: Path, now: datetime):
+def _events_jsonl(
+    request: ExportRequest,
+    layout: LakeLayout,
+    scratch: Path,
+    now: datetime,
+    redaction: Redaction | None,
+):
     """The window's events through the export engine: the same rows and redaction as a jsonl
-    export of the same request."""
+    export of the same request, under the bundle's pseudonym key."""
     events = replace(request, format="jsonl", export_type="events", name=None)
     return run_export(
-        events, layout, scratch, export_id="events", now=lambda: now, part_bytes=1 << 62
+        events,
+        layout,
+        scratch,
+        export_id="events",
+        now=lambda: now,
+        part_bytes=1 << 62,
+        redaction=redaction,
     )
 
 
 def write_bundle(
-    request: ExportRequest, layout: LakeLayout, bag: Path, target: Path, now: datetime
+    request: ExportRequest,
+    layout: LakeLayout,
+    bag: Path,
+    target: Path,
+    now: datetime,
+    redaction: Redaction | None = None,
 ) -> Bundle:
     """Build the bag in the folder `bag` (its name is the archive's top folder), pack it as
-    `target`."""
+    `target`. Every part is redacted by the one `redaction` (None: raw content), so a person
+    has the same alias in all of them."""
     scratch = bag.parent
     data = bag / "data"
     data.mkdir(parents=True)
@@ -93,9 +126,10 @@ def write_bundle(
     with open_scope(request, layout, now) as scope:
         frameworks = [n for n in PACKAGED_FRAMEWORKS if n in catalog_paths()]
         for name in frameworks:
-            (data / f"compliance-{name}.json").write_bytes(framework_report(name, scope))
+            report = framework_report(name, scope, redaction)
+            (data / f"compliance-{name}.json").write_bytes(report)
             records[f"compliance-{name}.json"] = None
-        summary = write_report_pdf(scope, data / "report.pdf")
+        summary = write_report_pdf(scope, data / "report.pdf", redaction=redaction)
         records["report.pdf"] = summary["key_metrics"]["events"]
         records["escalations.jsonl"] = _scope_jsonl(
             scope,
@@ -103,6 +137,7 @@ def write_bundle(
             "ORDER BY opened_at, escalation_id",
             "escalations",
             data / "escalations.jsonl",
+            redaction,
         )
         records["config-history.jsonl"] = _scope_jsonl(
             scope,
@@ -110,9 +145,10 @@ def write_bundle(
             "FROM config_versions WHERE in_window ORDER BY created_at, config_version",
             "config-history",
             data / "config-history.jsonl",
+            redaction,
         )
         partitions, warnings, content_hash = scope.partitions, scope.warnings, lake_hash(scope)
-    events = _events_jsonl(request, layout, scratch / "events", now)
+    events = _events_jsonl(request, layout, scratch / "events", now, redaction)
     shutil.move(events.artifact, data / "events.jsonl")
     records["events.jsonl"] = events.records
 
@@ -120,10 +156,12 @@ def write_bundle(
         "manifest_version": 1,
         "bundle": bag.name,
         "window": request.window.as_dict(),
-        "filters": request.filters.active(),
+        "filters": shown_filters(request, redaction),
         "content": "raw" if request.raw_content else "redacted",
-        "title": request.title,
-        "description": request.description,
+        # Every part above is written: the counts cover the whole bundle.
+        "redaction": redaction.facts() if redaction else None,
+        "title": shown_text(request.title, redaction),
+        "description": shown_text(request.description, redaction),
         "generator": {"name": GENERATOR, "version": generator_version()},
         "code_version": code_version(),
         "artifacts": [

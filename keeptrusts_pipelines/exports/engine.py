@@ -18,7 +18,7 @@ from keeptrusts_pipelines.exports.folder import RECORD_FILE, ExportFolder
 from keeptrusts_pipelines.exports.naming import artifact_extension, artifact_stem
 from keeptrusts_pipelines.exports.parts import PartFiles, publish
 from keeptrusts_pipelines.exports.reader import PartitionRead, Plan, export_rows, plan_export
-from keeptrusts_pipelines.exports.redaction import RedactionPolicy, load_policy
+from keeptrusts_pipelines.exports.redaction import Redaction, RedactionConfig
 from keeptrusts_pipelines.exports.writers import neutralise_formulas, shape, writer_for
 from keeptrusts_pipelines.lake.files import sha256_of
 from keeptrusts_pipelines.lake.layout import LakeLayout
@@ -54,6 +54,8 @@ class ExportResult:
     partitions: list[PartitionRead] = field(default_factory=list)
     expires_at: str | None = None
     provenance: str | None = None
+    # The rule set, pseudonym key and per-rule replacements; None for raw content.
+    redaction: dict[str, object] | None = None
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -77,44 +79,61 @@ def _write_tabular(
     export_id: str,
     started: datetime,
     part_bytes: int,
-    redaction: RedactionPolicy | None,
+    redaction: Redaction | None,
 ) -> Written:
     """Stream the window's rows through redaction and shaping into numbered part files."""
     plan = plan_export(request, layout, started)
-    policy = None if request.raw_content else (redaction or load_policy())
     header = {
         "export_id": export_id,
         "created_at": rfc3339(started),
         "window": request.window.as_dict(),
-        "filters": request.filters.active(),
+        "filters": shown_filters(request, redaction),
     }
     output = PartFiles(
         staging, lambda: writer_for(request.format, header, plan.kind.records_key), part_bytes
     )
     records = 0
-    for batch in _prepared_batches(request, plan, staging, policy):
+    for batch in _prepared_batches(request, plan, staging, redaction):
         output.write(batch)
         records += batch.height
     parts = output.close()
     return Written(parts, output.hashes, records, plan.partitions, list(plan.warnings))
 
 
+def shown_filters(request: ExportRequest, redaction: Redaction | None) -> dict[str, object]:
+    """The request's filters as an artifact shows them: a user filter as the users' aliases,
+    other values redacted like any text."""
+    filters = request.filters.active()
+    return filters if redaction is None else redaction.document(filters, identity_keys={"user"})
+
+
 def _prepared_batches(
-    request: ExportRequest, plan: Plan, staging: Path, policy: RedactionPolicy | None
+    request: ExportRequest, plan: Plan, staging: Path, redaction: Redaction | None
 ) -> Iterator[pl.DataFrame]:
     """The export's rows in order, in batches, redacted and shaped for the format; an empty
     export still yields one empty batch, which carries the header or schema."""
     produced = False
     for rows in export_rows(request, plan, staging):
         # Shaping is part of the streamed query; only the redacted columns wait for redaction.
-        names = rows.collect_schema().names()
-        redacted = policy.columns_of(request.export_type, names) if policy else []
-        shaped = shape(rows, request.format, redacted)
+        schema = rows.collect_schema()
+        redacted = redaction.columns_of(request.export_type, schema) if redaction else []
+        # CSV holds nested values as JSON: those redaction covers are encoded after it, so the
+        # rules see the values rather than their JSON escapes. Until then each rides in a
+        # one-field record, which shaping leaves alone.
+        nested = [c for c in redacted if isinstance(schema[c], pl.List)]
+        nested = nested if request.format == "csv" else []
+        held = rows.with_columns(pl.struct(pl.col(c)).alias(c) for c in nested)
+        shaped = shape(held, request.format, redacted)
         for batch in shaped.collect_batches(chunk_size=BATCH_ROWS):
-            if policy is not None:
-                batch = policy.apply(batch, request.export_type)
-            if redacted and request.format == "csv":
-                batch = neutralise_formulas(batch.lazy(), redacted).collect()
+            if nested:
+                batch = batch.with_columns(pl.col(c).struct.field(c) for c in nested)
+            if redaction is not None:
+                batch = redaction.apply(batch, request.export_type)
+            if nested:
+                batch = batch.with_columns(shape(batch.select(nested).lazy(), "csv").collect())
+            text = [c for c in redacted if c not in nested and batch.schema[c] == pl.String]
+            if text and request.format == "csv":
+                batch = neutralise_formulas(batch.lazy(), text).collect()
             produced = produced or batch.height > 0
             yield batch
     if not produced:
@@ -132,7 +151,7 @@ def run_export(
     export_id: str | None = None,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
     part_bytes: int = DEFAULT_PART_BYTES,
-    redaction: RedactionPolicy | None = None,
+    redaction: RedactionConfig | Redaction | None = None,
     ttl: timedelta | None = None,
     provenance: dict[str, object] | None = None,
     worker: str = "",
@@ -143,6 +162,9 @@ def run_export(
     folder's lock is held throughout, in the name of `worker` (a run id).
     With `ttl`, the record says when the artifact expires. A bundle gets a provenance
     statement beside it, with `provenance` (run id, custody ledger head) in its predicate.
+    Unless raw content is asked for, content is redacted as `redaction` says (rules, phone
+    regions, pseudonym key; a `Redaction` already under way is shared, as a bundle's parts
+    share one); without it, as the settings say.
     """
     started = now()
     export_id = export_id or new_export_id()
@@ -154,6 +176,19 @@ def run_export(
         )
 
 
+def _redaction(request: ExportRequest, given: RedactionConfig | Redaction | None):
+    if request.raw_content:
+        return None
+    if isinstance(given, Redaction):
+        return given
+    if given is None:
+        # Front doors that pass no settings get them here (read once, at this door).
+        from keeptrusts_pipelines.settings import redaction_config
+
+        given = redaction_config()
+    return given.start()
+
+
 def _run_in(
     folder: ExportFolder,
     request: ExportRequest,
@@ -161,23 +196,24 @@ def _run_in(
     started: datetime,
     now: Callable[[], datetime],
     part_bytes: int,
-    redaction: RedactionPolicy | None,
+    redaction: RedactionConfig | Redaction | None,
     ttl: timedelta | None,
     provenance: dict[str, object] | None,
 ) -> ExportResult:
     export_id, staging = folder.name, folder.staging
+    session = _redaction(request, redaction)
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
     try:
         if request.format in TABULAR_FORMATS:
             written = _write_tabular(
-                request, layout, staging, export_id, started, part_bytes, redaction
+                request, layout, staging, export_id, started, part_bytes, session
             )
         else:
             # Reports and bundles build on the engine, so they are imported only when asked for.
             from keeptrusts_pipelines.reports.artifacts import write_report_artifact
 
-            written = write_report_artifact(request, layout, staging, export_id, started)
+            written = write_report_artifact(request, layout, staging, export_id, started, session)
         folder.artifacts.mkdir(exist_ok=True)
         artifact = publish(
             written.parts, folder.artifacts, artifact_stem(request), artifact_extension(request)
@@ -209,11 +245,12 @@ def _run_in(
         warnings=warnings,
         partitions=written.partitions,
         expires_at=rfc3339(completed + ttl) if ttl else None,
+        redaction=session.facts() if session else None,
     )
     if request.format == "compliance-all":
         predicate = {
             "export_id": export_id,
-            "request": request.describe(),
+            "request": {**request.describe(), "filters": shown_filters(request, session)},
             "started_at": result.created_at,
             "finished_at": result.completed_at,
             "generator": {"name": GENERATOR, "version": generator_version()},

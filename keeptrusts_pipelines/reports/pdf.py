@@ -20,7 +20,7 @@ from pathlib import Path
 import jinja2
 import weasyprint
 
-from keeptrusts_pipelines.model.export_request import ExportRequest
+from keeptrusts_pipelines.exports.redaction import Redaction
 from keeptrusts_pipelines.reports import charts
 from keeptrusts_pipelines.reports.scope import Scope
 from keeptrusts_pipelines.reports.summary import report_summary
@@ -58,8 +58,7 @@ def environment() -> jinja2.Environment:
     return environment
 
 
-def filters_text(request: ExportRequest) -> str:
-    filters = request.filters.active()
+def filters_text(filters: dict[str, object]) -> str:
     return (
         "; ".join(
             f"{name}: {', '.join(v) if isinstance(v, list) else v}" for name, v in filters.items()
@@ -68,19 +67,42 @@ def filters_text(request: ExportRequest) -> str:
     )
 
 
-def write_report_pdf(scope: Scope, target: Path, stamp: Stamp | None = None) -> dict:
-    """Write the report to `target`; return its summary (also attached inside it)."""
-    summary = report_summary(scope)
+def redaction_facts(redaction: Redaction | None) -> dict[str, object] | None:
+    """What a report says of its redaction: rule set and pseudonyms (the counts of the whole
+    export are in its record)."""
+    if redaction is None:
+        return None
+    facts = redaction.facts()
+    return {key: facts[key] for key in ("rules", "validators", "phone_regions", "pseudonyms")}
+
+
+def shown_text(text: str | None, redaction: Redaction | None) -> str | None:
+    """A title or description as a report shows it: redacted like any text."""
+    if text is None or redaction is None:
+        return text
+    return redaction.text([text])[0]
+
+
+def write_report_pdf(
+    scope: Scope, target: Path, stamp: Stamp | None = None, redaction: Redaction | None = None
+) -> dict:
+    """Write the report to `target`; return its summary (also attached inside it).
+
+    With `redaction`, everything it shows from the data is redacted, and it says so.
+    """
+    summary = report_summary(scope, redaction)
+    summary["redaction"] = redaction_facts(redaction)
     request = scope.request
     stamped = stamp.generated_at if stamp else request.window.end
     html = (
         environment()
         .get_template("report.html.j2")
         .render(
-            title=request.title or DEFAULT_TITLE,
-            description=request.description,
+            title=shown_text(request.title, redaction) or DEFAULT_TITLE,
+            description=shown_text(request.description, redaction),
             period=request.window.describe(),
-            filters_text=filters_text(request),
+            filters_text=filters_text(summary["filters"]),
+            redaction_statement=redaction.statement() if redaction else None,
             export_id=stamp.export_id if stamp else None,
             generated_at=stamped.isoformat().replace("+00:00", "Z") if stamp else None,
             stamped_at=stamped.strftime("%Y-%m-%dT%H:%M:%SZ"),

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-import polars as pl
-
-from keeptrusts_pipelines.exports.redaction import load_policy
+from keeptrusts_pipelines.exports.redaction import Redaction
 from keeptrusts_pipelines.reports.scope import Scope
 
 SAMPLE_EVENTS = 25
@@ -28,15 +26,22 @@ def _rows(scope: Scope, name: str, **parameters: object) -> list[dict]:
     return [{k: _plain(v) for k, v in row.items()} for row in scope.named(name, **parameters)]
 
 
-def report_summary(scope: Scope) -> dict:
-    """Everything the PDF shows, computed by DuckDB from the lake: aggregates, not rows."""
+# Fields of the summary that name a person: pseudonymised whole, like the exports' fields.
+IDENTITY_FIELDS = ("user", "assignee", "author")
+# Fields the report itself writes (the window, the lake's partitions): nothing to redact.
+OWN_FIELDS = ("window", "content", "partitions_read", "redaction")
+
+
+def report_summary(scope: Scope, redaction: Redaction | None = None) -> dict:
+    """Everything the PDF shows, computed by DuckDB from the lake: aggregates, not rows.
+
+    With `redaction`, every text taken from the data (policy and gateway names, the sample
+    events, the configuration log, the filters) is redacted and identities pseudonymised.
+    """
     request = scope.request
     samples = _rows(scope, "reports/event_samples", limit=SAMPLE_EVENTS)
-    if samples and not request.raw_content:
-        redacted = load_policy().apply(pl.DataFrame(samples), "events")
-        samples = redacted.to_dicts()
     changes = _rows(scope, "reports/config_changes")
-    return {
+    summary = {
         "window": request.window.as_dict(),
         "filters": request.filters.active(),
         "content": "raw" if request.raw_content else "redacted",
@@ -51,3 +56,7 @@ def report_summary(scope: Scope) -> dict:
             {"table": p.table, "day": p.day, "sha256": p.sha256} for p in scope.partitions
         ],
     }
+    if redaction is None:
+        return summary
+    data = {k: v for k, v in summary.items() if k not in OWN_FIELDS}
+    return {**summary, **redaction.document(data, IDENTITY_FIELDS)}

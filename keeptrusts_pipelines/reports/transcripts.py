@@ -14,9 +14,9 @@ from datetime import datetime
 from pathlib import Path
 
 from keeptrusts_pipelines.errors import ConfigurationError
-from keeptrusts_pipelines.exports.engine import Written
+from keeptrusts_pipelines.exports.engine import Written, shown_filters
 from keeptrusts_pipelines.exports.reader import export_rows, plan_export
-from keeptrusts_pipelines.exports.redaction import load_policy
+from keeptrusts_pipelines.exports.redaction import Redaction
 from keeptrusts_pipelines.exports.writers import shape
 from keeptrusts_pipelines.lake.files import sha256_of
 from keeptrusts_pipelines.lake.layout import LakeLayout
@@ -27,6 +27,7 @@ from keeptrusts_pipelines.reports.pdf import (
     environment,
     filters_text,
     generator,
+    shown_text,
     write_pdfa,
 )
 
@@ -47,16 +48,24 @@ def volume_conversations() -> int:
 
 
 def _render(
-    request: ExportRequest, stamp: Stamp, volume: int, first: int, items: list, target: Path
+    request: ExportRequest,
+    stamp: Stamp,
+    volume: int,
+    first: int,
+    items: list,
+    target: Path,
+    redaction: Redaction | None,
 ) -> None:
     html = (
         environment()
         .get_template("transcript.html.j2")
         .render(
-            title=request.title or f"{DEFAULT_TITLE}: conversation transcripts",
+            title=shown_text(request.title, redaction)
+            or f"{DEFAULT_TITLE}: conversation transcripts",
             period=request.window.describe(),
-            filters_text=filters_text(request),
+            filters_text=filters_text(shown_filters(request, redaction)),
             content="raw" if request.raw_content else "redacted",
+            redaction_statement=redaction.statement() if redaction else None,
             volume=volume,
             first_number=first,
             last_number=first + len(items) - 1,
@@ -71,12 +80,17 @@ def _render(
 
 
 def write_transcripts(
-    request: ExportRequest, layout: LakeLayout, staging: Path, export_id: str, started: datetime
+    request: ExportRequest,
+    layout: LakeLayout,
+    staging: Path,
+    export_id: str,
+    started: datetime,
+    redaction: Redaction | None = None,
 ) -> Written:
-    """One PDF per volume of conversations in `staging`; records are the turns."""
+    """One PDF per volume of conversations in `staging`; records are the turns, redacted by
+    `redaction` (None: raw content), so each user appears under one alias throughout."""
     turns_request = replace(request, export_type="conversations", format="jsonl")
     plan = plan_export(turns_request, layout, started)
-    policy = None if request.raw_content else load_policy()
     per_volume = volume_conversations()
     stamp = Stamp(export_id, started)
     parts: list[Path] = []
@@ -87,14 +101,14 @@ def write_transcripts(
         if conversations or not parts:
             part = staging / f"part-{len(parts) + 1:04d}"
             first = number - len(conversations) + 1
-            _render(request, stamp, len(parts) + 1, first, conversations, part)
+            _render(request, stamp, len(parts) + 1, first, conversations, part, redaction)
             parts.append(part)
             conversations.clear()
 
     for rows in export_rows(turns_request, plan, staging):
         for batch in rows.collect_batches(chunk_size=BATCH_ROWS):
-            if policy is not None:
-                batch = policy.apply(batch, "conversations")
+            if redaction is not None:
+                batch = redaction.apply(batch, "conversations")
             for turn in shape(batch.lazy(), "jsonl").collect().iter_rows(named=True):
                 records += 1
                 if not conversations or conversations[-1]["id"] != turn["conversation_id"]:

@@ -1,0 +1,276 @@
+"""Validation of redaction candidates by well-kept libraries.
+
+The vectorised screen finds candidates; a rule's check decides which part of each candidate is
+personal data or a secret, and the value that names it (the one its pseudonym is keyed on).
+Checksums and national rules come from python-stdnum, phone numbers from phonenumbers
+(Google's libphonenumber metadata), addresses from the standard `ipaddress` module. A check runs
+once per distinct candidate, so its cost follows the matches, not the rows.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import ipaddress
+import json
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import phonenumbers
+from stdnum import iban, luhn
+from stdnum.es import cif, dni, nie
+from stdnum.us import ssn
+
+
+@dataclass(frozen=True)
+class Found:
+    """A span of a candidate to replace, and the normalised value it stands for."""
+
+    start: int
+    end: int
+    value: str
+
+
+Check = Callable[[str], list[Found]]
+
+# Digit groups of a number as written: `4111 1111-1111.1111`.
+GROUP = re.compile(r"[0-9A-Za-z]+")
+# Card networks by leading digits, with the lengths each issues (ISO/IEC 7812 ranges as the
+# networks publish them). A Luhn-valid number outside them (an epoch time in milliseconds,
+# an order number) is not taken for a card.
+CARD_NETWORKS: tuple[tuple[tuple[str, ...], range], ...] = (
+    (("4",), range(13, 20)),  # Visa: 13, 16 and 19 in use; 13-19 accepted
+    (("51", "52", "53", "54", "55", *map(str, range(2221, 2721))), range(16, 17)),  # Mastercard
+    (("34", "37"), range(15, 16)),  # American Express
+    (("300", "301", "302", "303", "304", "305", "36", "38", "39"), range(14, 20)),  # Diners
+    (("35",), range(16, 20)),  # JCB
+    (("6",), range(13, 20)),  # Discover, UnionPay, Maestro
+    (("50", "56", "57", "58"), range(13, 20)),  # Maestro
+    (("2200", "2201", "2202", "2203", "2204"), range(16, 20)),  # Mir
+    (("81", "82", "9792"), range(16, 17)),  # RuPay, Troy
+)
+CVV = re.compile(r"[0-9]{3,4}")
+
+
+def _groups(text: str) -> list[re.Match[str]]:
+    return list(GROUP.finditer(text))
+
+
+def _spans_longest_first(count: int) -> list[tuple[int, int]]:
+    """Contiguous ranges of `count` groups, longest first, then leftmost."""
+    return [
+        (first, first + size) for size in range(count, 0, -1) for first in range(count - size + 1)
+    ]
+
+
+def _card_network(digits: str) -> bool:
+    return any(
+        digits.startswith(prefixes) and len(digits) in lengths
+        for prefixes, lengths in CARD_NETWORKS
+    )
+
+
+def card(candidate: str) -> list[Found]:
+    """The longest run of digit groups that is a Luhn-valid number of a card network; a
+    security code written right after it goes with it."""
+    groups = _groups(candidate)
+    for first, last in _spans_longest_first(len(groups)):
+        digits = "".join(group[0] for group in groups[first:last])
+        if 13 <= len(digits) <= 19 and _card_network(digits) and luhn.is_valid(digits):
+            end = groups[last - 1].end()
+            if last == len(groups) - 1 and CVV.fullmatch(groups[last][0]):
+                end = groups[last].end()
+            return [Found(groups[first].start(), end, digits)]
+    return []
+
+
+def iban_number(candidate: str) -> list[Found]:
+    """The longest leading run of groups that is a valid IBAN (mod 97 and the country's
+    format), so a word written after the number stays."""
+    groups = _groups(candidate)
+    for last in range(len(groups), 0, -1):
+        compact = "".join(group[0] for group in groups[:last]).upper()
+        if len(compact) >= 15 and iban.is_valid(compact):
+            return [Found(0, groups[last - 1].end(), compact)]
+    return []
+
+
+def _national(module) -> Check:
+    def check(candidate: str) -> list[Found]:
+        compact = re.sub(r"[\s.\-]", "", candidate).upper()
+        return [Found(0, len(candidate), compact)] if module.is_valid(compact) else []
+
+    return check
+
+
+SSN_DIGITS = re.compile(r"[0-9]{3}[ -]?[0-9]{2}[ -]?[0-9]{4}$")
+
+
+def us_ssn(candidate: str) -> list[Found]:
+    """A US SSN by the SSA's rules (no area 000, 666 or 9xx, group 00, serial 0000, nor the
+    numbers published in advertising); a keyword before it stays."""
+    number = SSN_DIGITS.search(candidate)
+    if number is None:
+        return []
+    digits = re.sub(r"[ -]", "", number[0])
+    return [Found(number.start(), number.end(), digits)] if ssn.is_valid(digits) else []
+
+
+def phone_check(regions: tuple[str, ...]) -> Check:
+    """Valid phone numbers by libphonenumber: international ones (+34 …, 0034 …) anywhere,
+    national ones (612 34 56 78, 020 7946 0958) for any of `regions`, the first one first."""
+
+    def check(candidate: str) -> list[Found]:
+        found: list[Found] = []
+        for region in regions:
+            for match in phonenumbers.PhoneNumberMatcher(
+                candidate, region, leniency=phonenumbers.Leniency.VALID
+            ):
+                if any(match.start < f.end and f.start < match.end for f in found):
+                    continue
+                e164 = phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
+                found.append(Found(match.start, match.end, e164))
+        return sorted(found, key=lambda f: f.start)
+
+    return check
+
+
+IPV4_LEAD = re.compile(r"[0-9]")
+
+
+def ipv4(candidate: str) -> list[Found]:
+    """An IPv4 address of exactly four parts; a version (`version 10.2.1.4`, `v1.2.3.4`) or a
+    longer dotted number (an OID) is not one."""
+    if not IPV4_LEAD.match(candidate):
+        return []  # the rule's pattern took a version word in front of it
+    try:
+        address = ipaddress.IPv4Address(candidate)
+    except ValueError:
+        return []
+    return [Found(0, len(candidate), str(address))]
+
+
+def ipv6(candidate: str) -> list[Found]:
+    """An IPv6 address in any notation (compressed, with an embedded IPv4 address or a zone);
+    words of hex letters around `::` (`dead::beef`) hold no digit and are left alone."""
+    address_text = candidate.split("%", 1)[0]
+    if not any(character.isdigit() for character in address_text):
+        return []
+    try:
+        address = ipaddress.IPv6Address(address_text)
+    except ValueError:
+        return []
+    mapped = address.ipv4_mapped
+    return [Found(0, len(candidate), str(mapped) if mapped else address.compressed)]
+
+
+EMAIL_LABEL = re.compile(r"^[^\W_](?:[\w-]*[^\W_])?$")
+EMAIL_LOCAL = re.compile(r"[\w.%+'-]")
+EMAIL_DOMAIN = re.compile(r"[\w.-]")
+
+
+def email(candidate: str) -> list[Found]:
+    """The well-formed address around the candidate's @ (Unicode local parts and IDN domains
+    included): what precedes it (`mailto=`, a quote) or follows it (a full stop) stays."""
+    at = candidate.rfind("@")
+    start = at
+    while start > 0 and EMAIL_LOCAL.match(candidate[start - 1]):
+        start -= 1
+    while start < at and candidate[start] in "'.":
+        start += 1
+    end = at + 1
+    while end < len(candidate) and EMAIL_DOMAIN.match(candidate[end]):
+        end += 1
+    domain = candidate[at + 1 : end].rstrip(".-")
+    local = candidate[start:at]
+    labels = domain.split(".")
+    top = labels[-1]
+    if (
+        not local
+        or len(local) > 64
+        or local.endswith(".")
+        or ".." in local
+        or len(labels) < 2
+        or not all(EMAIL_LABEL.match(label) for label in labels)
+        or not ((top.isalpha() and len(top) >= 2) or top.startswith("xn--"))
+    ):
+        return []
+    address = candidate[start : at + 1 + len(domain)]
+    value = unicodedata.normalize("NFC", address).casefold()
+    return [Found(start, at + 1 + len(domain), value)]
+
+
+def _base64_decoded(text: str, urlsafe: bool) -> bytes | None:
+    padded = text + "=" * (-len(text) % 4)
+    try:
+        if urlsafe:
+            return base64.urlsafe_b64decode(padded)
+        return base64.b64decode(padded, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def jwt(candidate: str) -> list[Found]:
+    """A JSON Web Token: its header decodes to a JSON object (signed or not)."""
+    decoded = _base64_decoded(candidate.split(".", 1)[0], urlsafe=True)
+    try:
+        header = json.loads(decoded) if decoded else None
+    except (UnicodeDecodeError, ValueError):
+        return []
+    return [Found(0, len(candidate), candidate)] if isinstance(header, dict) else []
+
+
+def basic_credentials(candidate: str) -> list[Found]:
+    """`Basic <base64 of user:password>`: the token decodes to text holding a colon."""
+    token = candidate.split()[-1]
+    decoded = _base64_decoded(token, urlsafe=False)
+    try:
+        text = decoded.decode() if decoded else ""
+    except UnicodeDecodeError:
+        return []
+    return [Found(0, len(candidate), candidate)] if ":" in text else []
+
+
+SECRET_BODY = re.compile(r"[A-Za-z0-9/+]{40}")
+
+
+def aws_secret_key(candidate: str) -> list[Found]:
+    """Forty characters of base64 standing alone, mixing upper case, lower case and digits as
+    a random key does (a hex digest or a path does not)."""
+    body = SECRET_BODY.search(candidate)
+    if body is None:
+        return []
+    key = body[0]
+    if (
+        any(c.isupper() for c in key)
+        and any(c.islower() for c in key)
+        and any(c.isdigit() for c in key)
+        and key.count("/") <= 3
+        and not key.startswith("/")
+    ):
+        return [Found(body.start(), body.end(), key)]
+    return []
+
+
+def checks(regions: tuple[str, ...]) -> dict[str, Check]:
+    """Every check a rule may name, with phone numbers read for `regions`."""
+    return {
+        "card": card,
+        "iban": iban_number,
+        "es_dni": _national(dni),
+        "es_nie": _national(nie),
+        "es_cif": _national(cif),
+        "us_ssn": us_ssn,
+        "phone": phone_check(regions),
+        "ipv4": ipv4,
+        "ipv6": ipv6,
+        "email": email,
+        "jwt": jwt,
+        "basic_credentials": basic_credentials,
+        "aws_secret_key": aws_secret_key,
+    }
+
+
+CHECK_NAMES = tuple(checks(("ES",)))
