@@ -1,32 +1,84 @@
-"""`kt`: the command line of keeptrusts-pipelines."""
+"""`kt`: the command line of keeptrusts-pipelines.
+
+Each command's module is imported only when that command runs, so `kt --help` and a quick
+`kt export status` do not pay for Dagster, Polars, DuckDB or weasyprint up front.
+"""
+
+import importlib
+from typing import Any, NamedTuple
 
 import typer
+from typer.core import TyperGroup
+from typer.main import get_command
 
-from keeptrusts_pipelines.cli import custody, demo, export, lake, s3, serve, token, ui, verify
+
+class Entry(NamedTuple):
+    module: str  # under keeptrusts_pipelines.cli
+    attribute: str  # a typer.Typer (a group of commands) or a command function
+    help: str
+
+
+COMMANDS = {
+    "demo": Entry("demo", "demo", "Build the demo lake, a sample export and a quarter's bundle."),
+    "lake": Entry("lake", "app", "Fill and inspect the daily-partitioned lake."),
+    "export": Entry("export", "app", "Create, follow, download and delete evidence exports."),
+    "export-jobs": Entry("export", "jobs_app", "Export jobs (same as kt export)."),
+    "custody": Entry("custody", "app", "Check and read the custody ledger of export actions."),
+    "verify": Entry("verify", "verify", "Check a bundle or an artifact: fixity, provenance, lake."),
+    "s3": Entry("s3", "app", "S3-compatible storage for evidence delivery."),
+    "ui": Entry("ui", "ui", "The Dagster UI and daemon on this project's instance."),
+    "serve": Entry("serve", "serve", "Serve the API (/v1) and the Exports page."),
+    "token": Entry("token", "app", "API tokens and their roles (admin, compliance, auditor)."),
+}
+
+
+def _load(name: str, entry: Entry) -> Any:
+    """The click command of one entry, built by typer as if it were registered up front."""
+    module = importlib.import_module(f"keeptrusts_pipelines.cli.{entry.module}")
+    target = getattr(module, entry.attribute)
+    holder = typer.Typer(add_completion=False)
+    if isinstance(target, typer.Typer):
+        holder.add_typer(target, name=name)
+    else:
+        holder.command(name)(target)
+        holder.callback()(lambda: None)  # a group of one, so the command keeps its name
+    return get_command(holder).commands[name]
+
+
+class LazyCommands(TyperGroup):
+    """The top level of kt: names and one-line help known up front, commands loaded on use."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        entry = COMMANDS.get(cmd_name)
+        return _load(cmd_name, entry) if entry else None
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        # Plain help: the rich one would load every command to ask for its help.
+        self.format_usage(ctx, formatter)
+        self.format_help_text(ctx, formatter)
+        self.format_options(ctx, formatter)
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, entry.help) for name, entry in COMMANDS.items()])
+
 
 app = typer.Typer(
+    cls=LazyCommands,
     name="kt",
     help="Turn AI gateway decision events into audit-ready compliance evidence.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-app.command("demo")(demo.demo)
-app.add_typer(lake.app, name="lake")
-app.add_typer(export.app, name="export")
-# The seeds' other spelling of the same jobs: `kt export-jobs create|get|download`.
-export_jobs = typer.Typer(help="Export jobs (same as kt export).", no_args_is_help=True)
-export_jobs.command("create")(export.create)
-export_jobs.command("get")(export.status)
-export_jobs.command("download")(export.download)
-export_jobs.command("list")(export.list_command)
-app.add_typer(export_jobs, name="export-jobs")
-app.add_typer(custody.app, name="custody")
-app.command("verify")(verify.verify)
-app.add_typer(s3.app, name="s3")
-app.command("ui")(ui.ui)
-app.command("serve")(serve.serve)
-app.add_typer(token.app, name="token")
+
+
+@app.callback()
+def kt() -> None:
+    """Turn AI gateway decision events into audit-ready compliance evidence."""
 
 
 def main() -> None:

@@ -472,9 +472,7 @@ def download(
     A delivered artifact comes through a fresh presigned link, checked against its sha256:
     also after its local copy expired."""
     view = _find(export_id)
-    if view["status"] != "completed" and not (
-        view["status"] == "expired" and view.get("delivery")
-    ):
+    if view["status"] != "completed" and not (view["status"] == "expired" and view.get("delivery")):
         reason = view.get("message") or view.get("error") or "wait for it to complete"
         fail(f"--id {export_id} is {view['status']}, not completed: {reason}")
     if output.is_symlink():
@@ -555,3 +553,11 @@ def delete(export_id: IdOption, as_json: JsonFlag = False) -> None:
         emit_json({"export_id": export_id, "status": record["status"]})
     else:
         say(f"[green]✓[/green] Deleted the artifact of {export_id}; its history is kept")
+
+
+# The seeds' other spelling of the same jobs: `kt export-jobs create|get|download|list`.
+jobs_app = typer.Typer(help="Export jobs (same as kt export).", no_args_is_help=True)
+jobs_app.command("create")(create)
+jobs_app.command("get")(status)
+jobs_app.command("download")(download)
+jobs_app.command("list")(list_command)
