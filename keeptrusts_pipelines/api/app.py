@@ -16,7 +16,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from keeptrusts_pipelines.api import page, routes, s3_settings
-from keeptrusts_pipelines.api.door import Door
+from keeptrusts_pipelines.api.door import SETTLE_SECONDS, Door, SettledRuns
 from keeptrusts_pipelines.api.errors import ApiError, error_response
 from keeptrusts_pipelines.api.settings import ServeSettings
 from keeptrusts_pipelines.api.tokens import TokenError, TokenStore
@@ -110,7 +110,9 @@ def create_app(
 
         runs = LocalExportRuns()
     url = custody_url(home)
-    door = Door(home, CustodyLedger(url), TokenStore(url), runs, settings)
+    door = Door(
+        home, CustodyLedger(url), TokenStore(url), SettledRuns(runs, SETTLE_SECONDS), settings
+    )
     s3_settings.apply_credentials(home, settings.secret_key)
     app = FastAPI(
         title="Keeptrusts exports API",

@@ -36,6 +36,36 @@ class Session:
     expires: float
 
 
+class SettledRuns:
+    """The runs backend, settling abandoned runs at most once per SETTLE_SECONDS: every find
+    and list settles, and under many pollers that repeated scan was the cost of an answer."""
+
+    def __init__(self, runs, seconds: float) -> None:
+        self.runs = runs
+        self.seconds = seconds
+        self.last = 0.0
+        self.lock = threading.Lock()
+
+    def submit(self, run_config: dict, tags: dict[str, str]) -> str:
+        return self.runs.submit(run_config, tags)
+
+    def find(self, export_id: str):
+        return self.runs.find(export_id)
+
+    def recent(self, limit: int):
+        return self.runs.recent(limit)
+
+    def settle(self, exports_root, ledger) -> None:
+        with self.lock:
+            if time.monotonic() - self.last < self.seconds:
+                return
+            self.last = time.monotonic()
+        self.runs.settle(exports_root, ledger)
+
+
+SETTLE_SECONDS = 5.0
+
+
 @dataclass
 class Door:
     home: Path
