@@ -1,11 +1,12 @@
 """The code location: lake assets and checks, export jobs, schedules, sensors and resources."""
 
 import os
+import warnings
 from urllib.parse import urlparse
 
 import dagster as dg
 
-from keeptrusts_pipelines.defs.assets.evidence import evidence_assets
+from keeptrusts_pipelines.defs.assets.evidence import evidence_assets_for
 from keeptrusts_pipelines.defs.assets.lake import lake_assets
 from keeptrusts_pipelines.defs.custody_checkpoints import (
     custody_checkpoint_job,
@@ -55,13 +56,21 @@ from keeptrusts_pipelines.settings import (
 )
 from keeptrusts_pipelines.sources.registry import DEFAULT_SOURCE_URL
 
+# Code references (the UI's "open source" links) are a beta of Dagster's; it says so on every load.
+warnings.filterwarnings(
+    "ignore",
+    message="(Class|Function) `(LocalFileCodeReference|CodeReferencesMetadataValue|"
+    "with_source_code_references)`",
+    category=dg.BetaWarning,
+)
+
 
 def _secret(name: str, default: str | None = None) -> str | dg.EnvVar | None:
     # Values that may carry credentials are read at run time, never stored in config.
     return dg.EnvVar(name) if os.environ.get(name) else default
 
 
-def build_resources() -> dict[str, dg.ConfigurableResource]:
+def build_resources(delivery: DeliveryResource | None = None) -> dict[str, dg.ConfigurableResource]:
     return {
         "source": EventSourceResource(
             url=_secret("KEEPTRUSTS_SOURCE_URL", DEFAULT_SOURCE_URL),
@@ -79,7 +88,7 @@ def build_resources() -> dict[str, dg.ConfigurableResource]:
         ),
         "custody": CustodyResource(url=_secret("KEEPTRUSTS_CUSTODY_URL", custody_url())),
         "evidence": EvidenceResource(root=str(evidence_root())),
-        "delivery": delivery_resource(),
+        "delivery": delivery or delivery_resource(),
         "webhook": WebhookResource(
             url=_secret("KEEPTRUSTS_WEBHOOK_URL"), secret=_secret("KEEPTRUSTS_WEBHOOK_SECRET")
         ),
@@ -101,8 +110,10 @@ def delivery_resource() -> DeliveryResource:
 
 def build_definitions() -> dg.Definitions:
     """Everything in the code location; plain, so tests and `kt` can build it as often as needed."""
+    delivery = delivery_resource()
+    assets = [*lake_assets, *evidence_assets_for(delivery.bucket is not None)]
     return dg.Definitions(
-        assets=[*lake_assets, *evidence_assets],
+        assets=dg.with_source_code_references(assets),
         jobs=[
             lake_job,
             export_job,
@@ -126,7 +137,7 @@ def build_definitions() -> dg.Definitions:
             evidence_catch_up_sensor,
             export_worker_monitor_sensor,
         ],
-        resources=build_resources(),
+        resources=build_resources(delivery),
     )
 
 

@@ -75,7 +75,11 @@ def test_export_job_writes_the_artifact_and_records_it(home: Path) -> None:
     assert artifact.parent == home / "exports" / "exp_job000001" / "artifact"
     tags = local_instance().get_run_by_id(result.run_id).tags
     assert tags["keeptrusts/format"] == "jsonl" and tags["keeptrusts/filter.team"] == "legal"
-    assert tags["keeptrusts/window_to"] == "2026-03-04T00:00:00Z"
+    # Ends included, as `--from`/`--to` take them.
+    assert (tags["keeptrusts/window_from"], tags["keeptrusts/window_to"]) == (
+        "2026-03-01",
+        "2026-03-03",
+    )
     actions = [e.action for e in CustodyLedger(custody_url()).entries("exp_job000001")]
     assert actions == ["created", "completed"]
 

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import dagster as dg
 import pyarrow.parquet as pq
+import pytest
 
 from keeptrusts_pipelines.defs.assets.lake import decision_events, lake_assets
 from keeptrusts_pipelines.defs.resources import EventSourceResource, LakeResource
@@ -103,9 +104,12 @@ def test_quarantine_check_fails_through_dagster_and_counts_rejects(tmp_path: Pat
     assert checks["decision_events.event_ids_unique"] is True
 
 
-def test_definitions_hold_every_asset_check_job_and_schedule() -> None:
+def test_definitions_hold_every_asset_check_job_and_schedule(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     from keeptrusts_pipelines.definitions import build_definitions
 
+    monkeypatch.setenv("KEEPTRUSTS_EVIDENCE_S3_URL", "s3://evidence/keeptrusts")
     definitions = build_definitions()
     graph = definitions.resolve_asset_graph()
     assert {key.to_user_string() for key in graph.get_all_asset_keys()} == {

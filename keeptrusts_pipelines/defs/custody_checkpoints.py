@@ -10,6 +10,7 @@ import dagster as dg
 from keeptrusts_pipelines.custody.checkpoints import write_checkpoint
 from keeptrusts_pipelines.defs.resources import CustodyResource, DeliveryResource
 from keeptrusts_pipelines.delivery.s3 import deliver
+from keeptrusts_pipelines.model.export_runs import KIND_TAG
 
 # Under the bucket's prefix, beside the period folders of evidence.
 CHECKPOINT_FOLDER = "custody"
@@ -46,7 +47,10 @@ def custody_checkpoint(
     )
 
 
-@dg.job(description="Anchor the custody ledger: write (and deliver) a checkpoint of its head.")
+@dg.job(
+    description="Anchor the custody ledger: write (and deliver) a checkpoint of its head.",
+    tags={KIND_TAG: "maintenance"},
+)
 def custody_checkpoint_job() -> None:
     custody_checkpoint()
 

@@ -18,7 +18,7 @@ from keeptrusts_pipelines.defs.resources import CustodyResource, ExportsResource
 from keeptrusts_pipelines.errors import KeeptrustsError
 from keeptrusts_pipelines.exports.folder import ExportFolder
 from keeptrusts_pipelines.exports.lifecycle import record_failure
-from keeptrusts_pipelines.model.export_runs import ACTOR_TAG, EXPORT_ID_TAG, export_id_for_run
+from keeptrusts_pipelines.model.export_runs import EXPORT_ID_TAG, export_id_for_run, run_actor
 
 WORKER_DIED = "the run's worker stopped while exporting; Dagster's run retries re-run it"
 IN_FLIGHT = [dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
@@ -49,7 +49,7 @@ def fail_abandoned_runs(
             ledger.append(
                 "failed",
                 export_id,
-                actor=run.tags.get(ACTOR_TAG, "dagster"),
+                actor=run_actor(run.tags),
                 run_id=run.run_id,
                 detail={"reason": "worker stopped"},
                 idempotency_key=f"failed:{run.run_id}",

@@ -21,7 +21,7 @@ from dagster._core.execution.api import execute_run  # runs a run that already e
 from keeptrusts_pipelines.custody.ledger import CustodyLedger
 from keeptrusts_pipelines.defs.export_monitor import fail_abandoned_runs
 from keeptrusts_pipelines.defs.instance import local_instance, prepare_dagster_home
-from keeptrusts_pipelines.model.export_runs import EXPORT_ID_TAG, ExportRun
+from keeptrusts_pipelines.model.export_runs import EXPORT_ID_TAG, ExportRun, launcher_tags
 
 # As dagster.yaml's run queue: at most this many exports run at once.
 MAX_CONCURRENT_RUNS = 4
@@ -42,9 +42,10 @@ class LocalExportRuns:
         self.instance = local_instance()
 
     def submit(self, run_config: dict, tags: dict[str, str]) -> str:
-        run = self.instance.create_run_for_job(
-            job_def=resolved_export_job(), run_config=run_config, tags=tags
-        )
+        job = resolved_export_job()
+        # As the webserver and daemon do: the job's tags on its runs, and who launched it.
+        run_tags = {**job.run_tags, **tags, **launcher_tags(tags)}
+        run = self.instance.create_run_for_job(job_def=job, run_config=run_config, tags=run_tags)
         logs = prepare_dagster_home() / "worker-logs"
         logs.mkdir(exist_ok=True)
         with (logs / f"{run.run_id}.log").open("wb") as log:

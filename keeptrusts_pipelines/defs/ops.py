@@ -6,6 +6,8 @@ page filters by export id, format, window and filters. Nothing from the events t
 counts and hashes do.
 """
 
+import enum
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
@@ -27,44 +29,106 @@ from keeptrusts_pipelines.exports.lifecycle import clear_failure, expire_due, re
 from keeptrusts_pipelines.lake.retention import load_holds, plan_retention, prune, retention_hours
 from keeptrusts_pipelines.model.export_request import (
     EVENT_FILTERS,
+    EXPORT_TYPES,
     FORMATS_HELP,
+    QUICK_RANGES,
+    REPORT_FORMATS,
+    TABULAR_FORMATS,
     ExportRequest,
+    known_frameworks,
     request_from_fields,
 )
 from keeptrusts_pipelines.model.export_runs import (
-    ACTOR_TAG,
     EXPORT_ID_TAG,
     export_id_for_run,
+    launcher_tags,
     request_tags,
+    run_actor,
 )
+from keeptrusts_pipelines.model.schema import ACTIONS, RESULTS, SEVERITIES
 from keeptrusts_pipelines.settings import legal_holds_path
 
 # Days a Launchpad run covers when it names no window: the last full week of closed days.
 DEFAULT_WINDOW_DAYS = 7
 
 
+def _choices(name: str, values: Iterable[str]) -> type[enum.Enum]:
+    """A Launchpad pick-list of `values`; request_from_fields still validates what is picked."""
+    return enum.Enum(name, {value: value for value in values}, type=str)
+
+
+def _value(choice: enum.Enum | str | None) -> str | None:
+    return choice.value if isinstance(choice, enum.Enum) else choice
+
+
+def export_formats() -> tuple[str, ...]:
+    """Every format, with `compliance-<name>` of each framework catalog there is at load."""
+    extra = tuple(
+        f"compliance-{name}"
+        for name in sorted(known_frameworks())
+        if f"compliance-{name}" not in REPORT_FORMATS
+    )
+    return TABULAR_FORMATS + REPORT_FORMATS + extra
+
+
+ExportType = _choices("ExportType", EXPORT_TYPES)
+# Read when the code location loads: a catalog added to KEEPTRUSTS_FRAMEWORKS_DIR is a choice
+# after the next reload.
+ExportFormat = _choices("ExportFormat", export_formats())
+QuickRange = _choices("QuickRange", QUICK_RANGES)
+Action = _choices("Action", ACTIONS)
+Result = _choices("Result", RESULTS)
+Severity = _choices("Severity", SEVERITIES)
+
+
+def default_window(today: datetime) -> tuple[str, str]:
+    """The last DEFAULT_WINDOW_DAYS closed UTC days, ends included."""
+    day = today.astimezone(UTC).date()
+    return (
+        (day - timedelta(days=DEFAULT_WINDOW_DAYS)).isoformat(),
+        (day - timedelta(days=1)).isoformat(),
+    )
+
+
+# The Launchpad shows these; they are the dates of the day the code location loaded.
+LOADED_WINDOW = default_window(datetime.now(UTC))
+
+
 class ExportConfig(dg.Config):
     """An export request. Windows are dates or RFC 3339 times, ends included."""
 
-    export_type: str = Field(
-        default="events", description="events, escalations, config-history or conversations."
+    export_type: ExportType = Field(  # type: ignore[valid-type]
+        default=ExportType("events"),
+        description="events, escalations, config-history or conversations.",
     )
-    format: str = Field(default="csv", description=FORMATS_HELP)
+    format: ExportFormat = Field(  # type: ignore[valid-type]
+        default=ExportFormat("csv"), description=FORMATS_HELP
+    )
     window_from: str | None = Field(
-        default=None, description="Start (2026-05-01 or 2026-05-01T00:00:00Z); default 7 days ago."
+        default=LOADED_WINDOW[0],
+        description="Start (2026-05-01 or 2026-05-01T00:00:00Z). Prefilled with the first of "
+        "the last 7 closed days as of the code location's load; null: 7 days before the run.",
     )
     window_to: str | None = Field(
-        default=None, description="End, included (a date covers its whole day); default yesterday."
+        default=LOADED_WINDOW[1],
+        description="End, included (a date covers its whole day). Prefilled with the last "
+        "closed day as of the code location's load; null: the day before the run.",
     )
-    last: str | None = Field(
-        default=None, description="Instead of from/to: 24h, 7d, 30d or 90d ending when it runs."
+    last: QuickRange | None = Field(  # type: ignore[valid-type]
+        default=None,
+        description="Instead of from/to: 24h, 7d, 30d or 90d ending when it runs (replaces the "
+        "prefilled window).",
     )
     policy: list[str] = Field(default=[], description="Deciding policy (any of).")
     evaluated_policy: list[str] = Field(
         default=[], description="Any evaluated policy: name, or name:verdict (any of)."
     )
-    action: list[str] = Field(default=[], description="allow, block, redact, escalate (any of).")
-    result: list[str] = Field(default=[], description="passed, blocked, modified, escalated.")
+    action: list[Action] = Field(  # type: ignore[valid-type]
+        default=[], description="allow, block, redact, escalate (any of)."
+    )
+    result: list[Result] = Field(  # type: ignore[valid-type]
+        default=[], description="passed, blocked, modified, escalated (any of)."
+    )
     environment: list[str] = Field(default=[], description="Environments (any of).")
     gateway: list[str] = Field(default=[], description="Gateways (any of).")
     consumer_group: list[str] = Field(default=[], description="Consumer groups (any of).")
@@ -72,7 +136,7 @@ class ExportConfig(dg.Config):
     user: list[str] = Field(default=[], description="Users (any of).")
     model: list[str] = Field(default=[], description="Models (any of).")
     provider: list[str] = Field(default=[], description="Model providers (any of).")
-    min_severity: str | None = Field(
+    min_severity: Severity | None = Field(  # type: ignore[valid-type]
         default=None, description="info, low, medium, high or critical: this or above."
     )
     name: str | None = Field(default=None, description="Label; also the artifact's file name.")
@@ -102,18 +166,24 @@ class ExportConfig(dg.Config):
         if self.request_sha256:
             return request_from_fields(folder.stored_request(self.request_sha256), now)
         start, end = self.window_from, self.window_to
+        if self.last is not None and (start, end) == LOADED_WINDOW:
+            start = end = None  # the prefilled window yields to a quick range
         if start is None and end is None and self.last is None:
-            today = now.astimezone(UTC).date()
-            start = (today - timedelta(days=DEFAULT_WINDOW_DAYS)).isoformat()
-            end = (today - timedelta(days=1)).isoformat()
-        filters = {name: getattr(self, name) for name in EVENT_FILTERS if getattr(self, name)}
+            start, end = default_window(now)
+        filters = {}
+        for name in EVENT_FILTERS:
+            chosen = getattr(self, name)
+            if chosen:
+                filters[name] = (
+                    [_value(v) for v in chosen] if isinstance(chosen, list) else _value(chosen)
+                )
         return request_from_fields(
             {
-                "type": self.export_type,
-                "format": self.format,
+                "type": _value(self.export_type),
+                "format": _value(self.format),
                 "from": start,
                 "to": end,
-                "last": self.last,
+                "last": _value(self.last),
                 "filters": filters,
                 "name": self.name,
                 "title": self.title,
@@ -159,7 +229,7 @@ def _export(
     folder: ExportFolder,
 ) -> None:
     export_id = folder.name
-    actor = context.run.tags.get(ACTOR_TAG) or context.run.tags.get("dagster/user") or "dagster"
+    actor = run_actor(context.run.tags)
     ledger = custody.ledger()
     started = datetime.now(UTC)
 
@@ -180,7 +250,9 @@ def _export(
         request = config.request(started, folder)
     except KeeptrustsError as error:
         raise fail(str(error)) from None
-    context.instance.add_run_tags(context.run_id, request_tags(request, export_id))
+    context.instance.add_run_tags(
+        context.run_id, {**request_tags(request, export_id), **launcher_tags(context.run.tags)}
+    )
     ledger.append(
         "created",
         export_id,

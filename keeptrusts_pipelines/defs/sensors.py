@@ -42,6 +42,8 @@ from keeptrusts_pipelines.model.export_runs import (
     export_id_for_request,
     export_run_config,
     request_tags,
+    run_actor,
+    window_of_tags,
 )
 from keeptrusts_pipelines.settings import exports_root, requests_root
 
@@ -230,11 +232,7 @@ def _notification(run: dg.DagsterRun, folder: ExportFolder, status: str) -> dict
         "run_id": run.run_id,
         "status": status,
         "format": run.tags.get("keeptrusts/format") or request.get("format"),
-        "window": request.get("window")
-        or {
-            "from": run.tags.get("keeptrusts/window_from"),
-            "to": run.tags.get("keeptrusts/window_to"),
-        },
+        "window": request.get("window") or window_of_tags(run.tags),
     }
     if status == "completed" and record:
         body.update(
@@ -318,7 +316,7 @@ def export_failed_sensor(
     custody.ledger().append(
         "failed",
         folder.name,
-        actor=run.tags.get(ACTOR_TAG, "dagster"),
+        actor=run_actor(run.tags),
         run_id=run.run_id,
         idempotency_key=f"failed:{run.run_id}",
     )

@@ -4,15 +4,34 @@ Plain Python, so `kt` can speak of runs without importing Dagster.
 """
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
-from keeptrusts_pipelines.model.export_request import ExportRequest, request_to_fields
+from keeptrusts_pipelines.errors import KeeptrustsError
+from keeptrusts_pipelines.model.export_request import (
+    ExportRequest,
+    build_window,
+    request_to_fields,
+)
 
 EXPORT_ID_TAG = "keeptrusts/export_id"
 ACTOR_TAG = "keeptrusts/actor"
 REQUEST_ID_TAG = "keeptrusts/request_id"
+# What launched a run of kt's own making (`kt demo`, `kt lake ingest`).
+TRIGGER_TAG = "keeptrusts/trigger"
+# What a job's runs make: export, evidence, lake, maintenance.
+KIND_TAG = "keeptrusts/kind"
+WINDOW_FROM_TAG = "keeptrusts/window_from"
+# The window's last day (or last moment), included, as `--to` takes it.
+WINDOW_TO_TAG = "keeptrusts/window_to"
 # "false" on runs whose completion and failure are not to be posted to the webhook.
 NOTIFY_TAG = "keeptrusts/notify"
+# Dagster's own tag for who launched a run: the UI's Runs page shows it as the launcher.
+DAGSTER_USER_TAG = "user"
+BACKFILL_TAG = "dagster/backfill"
+SCHEDULE_TAG = "dagster/schedule_name"
+SENSOR_TAG = "dagster/sensor_name"
 
 
 @dataclass(frozen=True)
@@ -47,8 +66,7 @@ def request_tags(request: ExportRequest, export_id: str) -> dict[str, str]:
         EXPORT_ID_TAG: export_id,
         "keeptrusts/type": request.export_type,
         "keeptrusts/format": request.format,
-        "keeptrusts/window_from": request.window.as_dict()["from"],
-        "keeptrusts/window_to": request.window.as_dict()["to"],
+        **window_tags(request),
         "keeptrusts/content": "raw" if request.raw_content else "redacted",
     }
     for name, values in request.filters.active().items():
@@ -59,6 +77,51 @@ def request_tags(request: ExportRequest, export_id: str) -> dict[str, str]:
                 ",".join(values) if isinstance(values, list) else str(values)
             )
     return tags
+
+
+def window_tags(request: ExportRequest) -> dict[str, str]:
+    """The window as `--from`/`--to` take it, ends included: dates for whole days."""
+    start, end = request.window.as_dict()["from"], request.window.inclusive_end()
+    whole_days = start.endswith("T00:00:00Z") and len(end) == 10
+    return {WINDOW_FROM_TAG: start[:10] if whole_days else start, WINDOW_TO_TAG: end}
+
+
+def window_of_tags(tags: Mapping[str, str]) -> dict[str, str | None]:
+    """The half-open window (`Window.as_dict()`) a run's window tags name; None where untagged."""
+    start, end = tags.get(WINDOW_FROM_TAG), tags.get(WINDOW_TO_TAG)
+    if not start or not end:
+        return {"from": start, "to": end}
+    try:
+        return build_window(start, end, None, datetime.now(UTC)).as_dict()
+    except KeeptrustsError:  # a tag written by hand; shown as it is
+        return {"from": start, "to": end}
+
+
+def run_actor(tags: Mapping[str, str]) -> str:
+    """Who a run acts for, as the ledger names actors: the door's actor (a token, `kt`, the
+    inbox), else the backfill, schedule or sensor that launched it, else a Launchpad user."""
+    if tags.get(ACTOR_TAG):
+        return tags[ACTOR_TAG]
+    if tags.get(BACKFILL_TAG):
+        return f"dagster:backfill:{tags[BACKFILL_TAG]}"
+    if tags.get(SCHEDULE_TAG):
+        return f"dagster:schedule:{tags[SCHEDULE_TAG]}"
+    if tags.get(SENSOR_TAG):
+        return f"dagster:sensor:{tags[SENSOR_TAG]}"
+    if tags.get(DAGSTER_USER_TAG):
+        return f"dagster:user:{tags[DAGSTER_USER_TAG]}"
+    if tags.get(TRIGGER_TAG):
+        return tags[TRIGGER_TAG]
+    return "dagster:launchpad" if tags.get("dagster/from_ui") == "true" else "dagster:run"
+
+
+def launcher_tags(tags: Mapping[str, str]) -> dict[str, str]:
+    """Dagster's `user` tag for a run a door launched in someone's name, so the UI shows who
+    launched it; runs of a schedule or sensor are attributed to it by Dagster already."""
+    actor = tags.get(ACTOR_TAG)
+    if not actor or tags.get(SCHEDULE_TAG) or tags.get(SENSOR_TAG) or tags.get(DAGSTER_USER_TAG):
+        return {}
+    return {DAGSTER_USER_TAG: actor}
 
 
 def export_run_config(

@@ -7,13 +7,13 @@ bundle supersedes the delivered one, and its provenance names it.
 """
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
 
 from keeptrusts_pipelines.custody.checkpoints import write_checkpoint
-from keeptrusts_pipelines.defs.assets.lake import lake_assets
+from keeptrusts_pipelines.defs.assets.lake import config_versions, decision_events, escalations
 from keeptrusts_pipelines.defs.partitions import EVIDENCE_PARTITIONS
 from keeptrusts_pipelines.defs.resources import (
     CustodyResource,
@@ -22,11 +22,15 @@ from keeptrusts_pipelines.defs.resources import (
     LakeResource,
 )
 from keeptrusts_pipelines.delivery.s3 import deliver
+from keeptrusts_pipelines.errors import KeeptrustsError
+from keeptrusts_pipelines.evidence.code_version import code_version
 from keeptrusts_pipelines.evidence.provenance import SUFFIX, read_provenance, write_provenance
+from keeptrusts_pipelines.evidence.verify import verify
 from keeptrusts_pipelines.exports.engine import run_export
 from keeptrusts_pipelines.exports.lifecycle import read_record
 from keeptrusts_pipelines.lake.files import atomic_path
 from keeptrusts_pipelines.model.export_request import ExportRequest, Window
+from keeptrusts_pipelines.model.export_runs import run_actor
 
 # Bump when a change to reports or bundles changes a bundle's bytes.
 EVIDENCE_CODE_VERSION = "1"
@@ -56,20 +60,102 @@ def _supersedes(previous: dict | None, folder: Path) -> dict | None:
     }
 
 
+# Each period's schedule runs at 02:00 after it closes; by 04:00 its bundle is late.
+FRESHNESS = {
+    "weekly": dg.FreshnessPolicy.cron(
+        deadline_cron="0 4 * * 1", lower_bound_delta=timedelta(hours=2)
+    ),
+    "monthly": dg.FreshnessPolicy.cron(
+        deadline_cron="0 4 1 * *", lower_bound_delta=timedelta(hours=2)
+    ),
+    "quarterly": dg.FreshnessPolicy.cron(
+        deadline_cron="0 4 1 1,4,7,10 *", lower_bound_delta=timedelta(hours=2)
+    ),
+}
+# Periods a year holds: how far past loading the config history mapping still reaches back.
+PERIODS_PER_YEAR = {"weekly": 53, "monthly": 12, "quarterly": 4}
+OWNERS = ["team:compliance"]
+# Storage and network errors may pass; a step retries them before its run fails.
+TRANSIENT_RETRIES = dg.RetryPolicy(max_retries=2, delay=10, backoff=dg.Backoff.EXPONENTIAL)
+VERIFIES = "bundle_verifies"
+VERIFIES_DESCRIPTION = (
+    "Checks the bundle as `kt verify` does, before anything downstream (delivery) runs: its "
+    "BagIt fixity, manifest, provenance statement and every lake partition it names against "
+    "the lake now, so an auditor's verification of the same bytes cannot fail."
+)
+
+
+def _config_history(period: str) -> dg.AssetDep:
+    """config_versions from the lake's first day to the period's last: the bundle reads all of
+    it (the configuration in force may be older than the period), so staleness in the UI is
+    what `kt verify` finds."""
+    partitions = EVIDENCE_PARTITIONS[period]
+    # The offset reaches back over every period there is, and a year's more to come.
+    reach = len(partitions.get_partition_keys()) + PERIODS_PER_YEAR[period]
+    return dg.AssetDep(
+        config_versions, partition_mapping=dg.TimeWindowPartitionMapping(start_offset=-reach)
+    )
+
+
+def _partitions_read(partitions: list) -> dg.TableMetadataValue:
+    return dg.MetadataValue.table(
+        records=[
+            dg.TableRecord({"table": p.table, "day": p.day, "data_version": p.sha256})
+            for p in partitions
+        ],
+        schema=dg.TableSchema(
+            columns=[
+                dg.TableColumn("table", "string", description="Lake table"),
+                dg.TableColumn("day", "string", description="Daily partition (UTC)"),
+                dg.TableColumn("data_version", "string", description="sha256 of its file"),
+            ]
+        ),
+    )
+
+
+def _signer(provenance: str | None) -> str:
+    """The key id that signed the provenance statement, or `unsigned`."""
+    if not provenance:
+        return "unsigned"
+    try:
+        envelope = json.loads(Path(provenance).read_text())
+    except (OSError, ValueError):
+        return "unreadable"
+    signatures = envelope.get("signatures") if isinstance(envelope, dict) else None
+    keyids = [str(s.get("keyid")) for s in signatures or [] if isinstance(s, dict)]
+    return ", ".join(keyids) or "unsigned"
+
+
 def _bundle_asset(period: str) -> dg.AssetsDefinition:
+    name = f"{period}_evidence_bundle"
+
     @dg.asset(
-        name=f"{period}_evidence_bundle",
+        name=name,
         partitions_def=EVIDENCE_PARTITIONS[period],
         deps=[
             dg.AssetDep(asset, partition_mapping=dg.TimeWindowPartitionMapping())
-            for asset in lake_assets
-        ],
+            for asset in (decision_events, escalations)
+        ]
+        + [_config_history(period)],
         group_name="evidence",
         kinds={"bagit"},
+        owners=OWNERS,
+        tags={"domain": "evidence", "period": period, "personal_data": "redacted"},
         code_version=EVIDENCE_CODE_VERSION,
+        retry_policy=TRANSIENT_RETRIES,
+        freshness_policy=FRESHNESS[period],
         description=f"The {period} compliance-all bundle (BagIt tar.gz) of every daily partition "
-        "of the period: framework reports, PDF, events, escalations, config history, manifest; "
-        "its provenance statement beside it.",
+        "of the period: framework reports, PDF, events, escalations, config history since the "
+        "lake's first day, manifest; its provenance statement beside it.",
+        check_specs=[
+            dg.AssetCheckSpec(
+                VERIFIES,
+                asset=name,
+                blocking=True,
+                description=VERIFIES_DESCRIPTION,
+                partitions_def=EVIDENCE_PARTITIONS[period],
+            )
+        ],
     )
     def bundle(
         context: dg.AssetExecutionContext,
@@ -88,7 +174,7 @@ def _bundle_asset(period: str) -> dg.AssetsDefinition:
             title=f"{period.capitalize()} compliance evidence {context.partition_key}",
         )
         ledger = custody.ledger()
-        actor = f"dagster:{context.run.tags.get('dagster/schedule_name') or 'run'}"
+        actor = run_actor(context.run.tags)
         ledger.append(
             "created",
             export_id,
@@ -96,17 +182,31 @@ def _bundle_asset(period: str) -> dg.AssetsDefinition:
             run_id=context.run.run_id,
             idempotency_key=f"created:{export_id}:{context.run.run_id}",
         )
-        result = run_export(
-            request,
-            lake.layout(),
-            evidence.path(),
-            export_id=export_id,
-            provenance={
-                "run_id": context.run.run_id,
-                "custody_ledger_head": dict(zip(("sequence", "hash"), ledger.head(), strict=True)),
-                "period": {"kind": period, "key": context.partition_key},
-            },
-        )
+        try:
+            result = run_export(
+                request,
+                lake.layout(),
+                evidence.path(),
+                export_id=export_id,
+                provenance={
+                    "run_id": context.run.run_id,
+                    "custody_ledger_head": dict(
+                        zip(("sequence", "hash"), ledger.head(), strict=True)
+                    ),
+                    "period": {"kind": period, "key": context.partition_key},
+                },
+            )
+        except KeeptrustsError as error:
+            # Days missing from the lake or a bad request fail the same way every time: once,
+            # recorded once (the failure sensor's entry for the run is this one).
+            ledger.append(
+                "failed",
+                export_id,
+                actor=actor,
+                run_id=context.run.run_id,
+                idempotency_key=f"failed:{context.run.run_id}",
+            )
+            raise dg.Failure(description=str(error), allow_retries=False) from None
         artifact = Path(result.artifact)
         superseded = supersedes if supersedes and supersedes["sha256"] != result.sha256 else None
         if superseded:
@@ -122,19 +222,43 @@ def _bundle_asset(period: str) -> dg.AssetsDefinition:
             detail={"records": result.records, "bytes": result.bytes},
             idempotency_key=f"completed:{export_id}:{result.sha256}",
         )
+        checked = verify(artifact, None, lake.layout())
         return dg.MaterializeResult(
             metadata={
                 "path": dg.MetadataValue.path(str(artifact)),
                 "provenance": dg.MetadataValue.path(result.provenance or ""),
                 "sha256": dg.MetadataValue.text(result.sha256),
-                "bytes": dg.MetadataValue.int(result.bytes),
+                "dagster/size_bytes": dg.MetadataValue.int(result.bytes),
                 "dagster/row_count": dg.MetadataValue.int(result.records),
-                "partitions_read": dg.MetadataValue.int(len(result.partitions)),
-                "window": dg.MetadataValue.json(request.window.as_dict()),
+                "partitions_read": _partitions_read(result.partitions),
+                "window": dg.MetadataValue.json(
+                    {
+                        "from": request.window.first_day.isoformat(),
+                        "to": request.window.last_day.isoformat(),
+                    }
+                ),
+                "period_end": dg.MetadataValue.text(request.window.inclusive_end()),
+                "code_version": dg.MetadataValue.text(code_version()),
+                "signer_key_id": dg.MetadataValue.text(_signer(result.provenance)),
                 "supersedes": dg.MetadataValue.json(superseded),
                 "warnings": dg.MetadataValue.json(result.warnings),
             },
             data_version=dg.DataVersion(result.sha256),
+            check_results=[
+                dg.AssetCheckResult(
+                    check_name=VERIFIES,
+                    passed=checked.ok,
+                    severity=dg.AssetCheckSeverity.ERROR,
+                    description="verifies as kt verify does"
+                    if checked.ok
+                    else f"{len(checked.findings)} finding(s): kt verify {artifact}",
+                    metadata={
+                        "partition": context.partition_key,
+                        "checked": dg.MetadataValue.json(checked.checked),
+                        "findings": dg.MetadataValue.json([str(f) for f in checked.findings]),
+                    },
+                )
+            ],
         )
 
     return bundle
@@ -147,7 +271,10 @@ def _delivery_asset(period: str, bundle: dg.AssetsDefinition) -> dg.AssetsDefini
         deps=[bundle],
         group_name="evidence",
         kinds={"s3"},
+        owners=OWNERS,
+        tags={"domain": "evidence", "period": period},
         code_version=EVIDENCE_CODE_VERSION,
+        retry_policy=TRANSIENT_RETRIES,
         description=f"The {period} bundle and its provenance statement in the evidence bucket: "
         "create-once keys holding the content hash, SHA-256 checked, optional Object Lock.",
     )
@@ -180,7 +307,7 @@ def _delivery_asset(period: str, bundle: dg.AssetsDefinition) -> dg.AssetsDefini
         ledger.append(
             "delivered",
             export_id,
-            actor="dagster",
+            actor=run_actor(context.run.tags),
             run_id=context.run.run_id,
             artifact_sha256=delivered.sha256,
             detail={"uri": delivered.uri, "version_id": delivered.version_id},
@@ -230,3 +357,9 @@ evidence_deliveries = {
     period: _delivery_asset(period, evidence_bundles[period]) for period in EVIDENCE_PARTITIONS
 }
 evidence_assets = [*evidence_bundles.values(), *evidence_deliveries.values()]
+
+
+def evidence_assets_for(delivery_configured: bool) -> list[dg.AssetsDefinition]:
+    """The bundles, and their deliveries only where there is somewhere to deliver to."""
+    deliveries = list(evidence_deliveries.values()) if delivery_configured else []
+    return [*evidence_bundles.values(), *deliveries]
