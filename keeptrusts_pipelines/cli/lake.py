@@ -12,7 +12,7 @@ from keeptrusts_pipelines.cli.output import console, emit_json, fail
 from keeptrusts_pipelines.errors import ConfigurationError
 from keeptrusts_pipelines.lake.layout import LakeLayout
 from keeptrusts_pipelines.lake.summary import TableSummary, summarize
-from keeptrusts_pipelines.settings import lake_root
+from keeptrusts_pipelines.settings import lake_root, lake_start_date
 
 app = typer.Typer(help="Fill and inspect the daily-partitioned lake.", no_args_is_help=True)
 
@@ -60,10 +60,9 @@ def ingest_days(days: list[date], rebuild: bool, workers: int, as_json: bool, tr
     from keeptrusts_pipelines.defs.lake_runs import materialize_days, missing_days
 
     prepare_dagster_home()  # every path below, --rebuild too, runs on this project's instance
-    from keeptrusts_pipelines.defs.partitions import LAKE_START_DATE
     from keeptrusts_pipelines.sources.registry import DEFAULT_SOURCE_URL, open_source
 
-    first_allowed = date.fromisoformat(LAKE_START_DATE)
+    first_allowed = lake_start_date()  # read now: this home's, not the process's first
     if days and days[0] < first_allowed:
         fail(
             f"--from {days[0]} is before the lake's first partition {first_allowed}; "
