@@ -24,6 +24,7 @@ COMMANDS = {
     "export": Entry("export", "app", "Create, follow, download and delete evidence exports."),
     "export-jobs": Entry("export", "jobs_app", "Export jobs (same as kt export)."),
     "custody": Entry("custody", "app", "Check and read the custody ledger of export actions."),
+    "redaction": Entry("redaction", "app", "Look up what a redacted export's aliases stand for."),
     "verify": Entry("verify", "verify", "Check a bundle or an artifact: fixity, provenance, lake."),
     "s3": Entry("s3", "app", "S3-compatible storage for evidence delivery."),
     "ui": Entry("ui", "ui", "The Dagster UI and daemon on this project's instance."),

@@ -33,6 +33,7 @@ ACTIONS = (
     "deleted",
     "expired",
     "verified",
+    "revealed",
     # The HTTP door's actions: previews, raw-content reasons, refusals, tokens, settings.
     *("previewed", "raw_requested", "refused", "token_created", "token_revoked"),
     *("settings_changed", "scheduled", "unscheduled"),

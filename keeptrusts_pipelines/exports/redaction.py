@@ -161,6 +161,8 @@ class Redaction:
     _values: dict = field(default_factory=dict, repr=False)
     _matches: dict = field(default_factory=dict, repr=False)
     _identities: dict = field(default_factory=dict, repr=False)
+    # When a dict: each alias given, with its kind and the value it stands for (for a reveal).
+    aliases: dict[str, tuple[str, str]] | None = field(default=None, repr=False)
 
     def columns_of(self, export_type: str, schema: Mapping[str, pl.DataType]) -> list[str]:
         return self.policy.columns_of(export_type, schema)
@@ -511,10 +513,16 @@ class Redaction:
         pieces, position = [], 0
         for span in spans:
             pieces.append(match[position : span.start])
-            pieces.append(self.key.marker(rule.kind, span.value) if rule.pseudonym else rule.marker)
+            pieces.append(self._marker(rule.kind, span.value) if rule.pseudonym else rule.marker)
             position = span.end
         pieces.append(match[position:])
         return "".join(pieces), len(spans)
+
+    def _marker(self, kind: str, value: str) -> str:
+        marker = self.key.marker(kind, value)
+        if self.aliases is not None:
+            self.aliases[marker] = (kind, value)
+        return marker
 
     # Identity columns ------------------------------------------------------------------------
 
@@ -534,7 +542,7 @@ class Redaction:
                 outcome = as_text[value.strip()]
                 whole = outcome is not None and MARKER.match(outcome[0])
                 aliases[value] = (
-                    outcome[0] if whole else self.key.marker(IDENTITY_KIND, _folded(value))
+                    outcome[0] if whole else self._marker(IDENTITY_KIND, _folded(value))
                 )
             _remember(self._identities, aliases, REMEMBERED_VALUES)
             known.update(aliases)

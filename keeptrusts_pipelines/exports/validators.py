@@ -126,12 +126,18 @@ def phone_check(regions: tuple[str, ...]) -> Check:
         found: list[Found] = []
         for region in regions:
             for match in phonenumbers.PhoneNumberMatcher(
-                candidate, region, leniency=phonenumbers.Leniency.VALID
+                candidate, region, leniency=phonenumbers.Leniency.STRICT_GROUPING
             ):
-                if any(match.start < f.end and f.start < match.end for f in found):
+                start = match.start
+                # An opening parenthesis the number does not close belongs to the text.
+                while candidate[start] == "(" and candidate.count(")", start, match.end) < (
+                    candidate.count("(", start, match.end)
+                ):
+                    start += 1
+                if any(start < f.end and f.start < match.end for f in found):
                     continue
                 e164 = phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
-                found.append(Found(match.start, match.end, e164))
+                found.append(Found(start, match.end, e164))
         return sorted(found, key=lambda f: f.start)
 
     return check

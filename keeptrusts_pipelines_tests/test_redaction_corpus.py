@@ -1,0 +1,338 @@
+"""Redaction against a corpus built from generators: valid IBANs of ten countries, Luhn-valid
+cards of every length, libphonenumber's example numbers of ten regions, national ids, addresses
+and the key families of common providers; and look-alikes that must stay as written."""
+
+import base64
+import random
+import re
+from collections import Counter
+from pathlib import Path
+
+import phonenumbers
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from stdnum import iban, luhn
+from stdnum.es import cif, dni, nie
+
+from keeptrusts_pipelines.exports.pseudonyms import ALPHABET
+from keeptrusts_pipelines.exports.redaction import Redaction, load_policy
+
+REGIONS = ("ES", "GB", "FR", "US")  # national numbers of these are recognised, as configured
+PHONE_REGIONS = ("ES", "GB", "FR", "DE", "IT", "US", "MX", "BR", "IN", "JP")
+IBAN_COUNTRIES = ("DE", "GB", "FR", "IT", "NL", "PT", "AT", "CH", "IE", "PL")
+CARD_PREFIXES = {13: "4", 14: "36", 15: "37", 16: "51", 17: "62", 18: "62", 19: "4"}
+TEMPLATES = (
+    "Please check {} today.",
+    "({})",
+    "value={};",
+    "<{}>",
+    "'{}'",
+    "{}",
+    "Contact: {}, thanks",
+)
+rng = random.Random(20261124)
+REGISTRY = Path(iban.__file__).with_name("iban.dat")  # python-stdnum's copy of the IBAN registry
+
+
+def iban_of(country: str) -> str:
+    """A random IBAN of `country`, of the structure the IBAN registry gives it."""
+    structure = next(
+        line.split('bban="')[1].split('"')[0]
+        for line in REGISTRY.read_text(encoding="utf-8").splitlines()
+        if line.startswith(f"{country} ")
+    )
+    alphabets = {"n": "0123456789", "a": "ABCDEFGHIJKLMNOPQRSTUVWXYZ"}
+    alphabets["c"] = alphabets["n"] + alphabets["a"]
+    bban = "".join(
+        rng.choice(alphabets[kind])
+        for count, kind in re.findall(r"(\d+)!([nac])", structure)
+        for _ in range(int(count))
+    )
+    number = country + iban.calc_check_digits(country + "00" + bban) + bban
+    assert iban.is_valid(number)
+    return number
+
+
+def card_of(length: int) -> str:
+    body = CARD_PREFIXES[length] + "".join(
+        rng.choice("0123456789") for _ in range(length - 1 - len(CARD_PREFIXES[length]))
+    )
+    return body + luhn.calc_check_digit(body)
+
+
+def grouped(text: str, size: int, separator: str) -> str:
+    return separator.join(text[i : i + size] for i in range(0, len(text), size))
+
+
+def dni_number() -> str:
+    digits = f"{rng.randrange(10**7, 10**8):08d}"
+    return digits + dni.calc_check_digit(digits)
+
+
+def nie_number() -> str:
+    body = rng.choice("XYZ") + f"{rng.randrange(10**7):07d}"
+    return body + nie.calc_check_digit(body)
+
+
+def ssn_number() -> str:
+    area = rng.choice([n for n in range(1, 900) if n != 666])
+    return f"{area:03d}{rng.randrange(1, 100):02d}{rng.randrange(1, 10000):04d}"
+
+
+def positives() -> list[tuple[str, str]]:
+    """(value, the kind of marker it becomes): at least 150, in every category."""
+    found: list[tuple[str, str]] = []
+    names = ["jane.doe", "j.o'neil+audit", "josé.garcía", "müller.jürgen", "zoë_li", "chen.wei"]
+    domains = ["example.com", "correo.es", "münchen.de", "xn--mnchen-3ya.de", "mail.co.uk"]
+    found += [(f"{name}@{domain}", "EMAIL") for name in names for domain in domains[:3]]
+    found += [("ops@xn--mnchen-3ya.de", "EMAIL"), ("a.b-c@sub.mail.co.uk", "EMAIL")]
+    for region in PHONE_REGIONS:
+        number = phonenumbers.example_number_for_type(region, phonenumbers.PhoneNumberType.MOBILE)
+        found.append((phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL), "PHONE"))  # fmt: skip
+        found.append((phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), "PHONE"))  # fmt: skip
+        if region in REGIONS:
+            found.append((phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL), "PHONE"))  # fmt: skip
+    found += [
+        ("612 34 56 78", "PHONE"),
+        ("612345678", "PHONE"),
+        ("0034 612 345 678", "PHONE"),
+        ("+34-612-345-678", "PHONE"),
+        ("(+34) 612 34 56 78", "PHONE"),
+        ("020 7946 0958", "PHONE"),
+        ("+44 20 7946 0958", "PHONE"),
+        ("06 12 34 56 78", "PHONE"),
+        ("91 123 45 67", "PHONE"),
+        ("(415) 555-2671", "PHONE"),
+    ]
+    for length in range(13, 20):
+        number = card_of(length)
+        found += [(number, "CARD"), (grouped(number, 4, " "), "CARD")]
+    found += [
+        (grouped(card_of(16), 4, "-"), "CARD"),
+        (grouped(card_of(16), 4, "."), "CARD"),
+        (grouped(card_of(16), 4, " ") + " 123", "CARD"),
+        (card_of(15)[:4] + " " + card_of(15)[4:10] + " " + card_of(15)[10:], "CARD"),
+    ]
+    # A grouped Amex number must keep its own digits.
+    amex = card_of(15)
+    found[-1] = (f"{amex[:4]} {amex[4:10]} {amex[10:]}", "CARD")
+    for country in IBAN_COUNTRIES:
+        number = iban_of(country)
+        found += [(number, "IBAN"), (grouped(number, 4, " "), "IBAN")]
+    found += [
+        ("es91 2100 0418 4502 0005 1332", "IBAN"),
+        ("ES91-2100-0418-4502-0005-1332", "IBAN"),
+        ("de89370400440532013000", "IBAN"),
+    ]
+    for _ in range(4):
+        number = dni_number()
+        found += [(number, "NATIONAL_ID"), (number.lower(), "NATIONAL_ID")]
+        found.append((f"{number[:2]}.{number[2:5]}.{number[5:8]}-{number[8]}", "NATIONAL_ID"))
+        found.append((nie_number(), "NATIONAL_ID"))
+    found += [(nie_number().lower(), "NATIONAL_ID"), ("Y-7654321-G", "NATIONAL_ID")]
+    found += [(cif.compact("B1234567" + cif.calc_check_digits("B1234567")[1]), "TAX_ID")]
+    for _ in range(4):
+        number = ssn_number()
+        found += [
+            (f"{number[:3]}-{number[3:5]}-{number[5:]}", "NATIONAL_ID"),
+            (f"{number[:3]} {number[3:5]} {number[5:]}", "NATIONAL_ID"),
+        ]
+    for _ in range(4):
+        address = ".".join(str(rng.randrange(1, 255)) for _ in range(4))
+        found.append((address, "IP_ADDRESS"))
+    found += [
+        ("2001:db8::1", "IP_ADDRESS"),
+        ("::1", "IP_ADDRESS"),
+        ("fe80::1ff:fe23:4567:890a%eth0", "IP_ADDRESS"),
+        ("::ffff:192.0.2.128", "IP_ADDRESS"),
+        ("2001:0db8:85a3:0000:0000:8a2e:0370:7334", "IP_ADDRESS"),
+        ("2001:db8:3333:4444:5555:6666:7777:8888", "IP_ADDRESS"),
+    ]
+    token = "".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789") for _ in range(80))  # fmt: skip
+    credentials = base64.b64encode(b"admin:s3cr3t-pass").decode()
+    found += [
+        ("sk-proj-" + token[:48], "API_KEY"),
+        ("sk-ant-api03-" + token[:60] + "-AA", "API_KEY"),
+        ("sk-" + token[:48], "API_KEY"),
+        ("sk_live_" + token[:24], "API_KEY"),
+        ("rk_test_" + token[:24], "API_KEY"),
+        ("ghp_" + token[:36], "API_KEY"),
+        ("github_pat_" + token[:22] + "_" + token[22:81], "API_KEY"),
+        ("glpat-" + token[:20], "API_KEY"),
+        ("AKIA" + token[:16].upper().replace("L", "Q"), "API_KEY"),
+        ("ASIA" + token[16:32].upper(), "API_KEY"),
+        ("AIza" + token[:35], "API_KEY"),
+        ("xoxb-" + token[:12] + "-" + token[12:24] + "-" + token[24:48], "API_KEY"),
+        ("xoxp-" + token[:40], "API_KEY"),
+        ("hf_" + token[:34], "API_KEY"),
+        ("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "SECRET"),
+        (
+            "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----",
+            "SECRET",
+        ),
+        ("Basic " + credentials, "TOKEN"),
+        ("Bearer " + token[:40], "TOKEN"),
+        ("Bearer: " + token[:40], "TOKEN"),
+        ("bearer " + token[:20] + "." + token[20:40], "TOKEN"),
+        (
+            "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+            "TOKEN",
+        ),
+        ("eyJhbGciOiJub25lIn0.eyJzdWIiOiJqYW5lIiwiYWRtaW4iOnRydWV9.", "TOKEN"),
+    ]
+    return found
+
+
+# Written after a keyword, which stays: (text before, value).
+KEYWORDED = [("SSN ", ssn_number()), ("social security number is ", ssn_number())]
+
+LOOK_ALIKES = [
+    "123e4567-e89b-12d3-a456-426614174000",
+    "f47ac10b-58cc-4372-a567-0e02b2c3d479",
+    "2026-05-01T12:00:00Z",
+    "2026-05-01T12:03:15.119830Z",
+    "2026-05-01 12:30:45",
+    "12:30:45",
+    "2026-05-01",
+    "1714560000",
+    "1714560000000",
+    "1714560000123",
+    "1700000000000",
+    "version 10.2.1.4",
+    "v10.2.1.4",
+    "release 2.14.0.3",
+    "1.3.6.1.4.1.311",
+    "3.12.4",
+    "order 100-200-3000",
+    "ref 100-200-3000",
+    "INV-2026-000123",
+    "invoice 4471",
+    "order #A-48213",
+    "PO 4500012345",
+    "SKU AB12 CDEF GH34",
+    "SKU-48213-BLK-XL",
+    "sha256 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+    "sha1 a94a8fe5ccb19ba61f4c5d4d2b8d4b5f7c1a5f21",
+    "md5 098f6bcd4621d373cade4e832627b4f6",
+    "commit 3f2a9b7",
+    "trace deebdd8c2923b8c6a557e7d51c18a5c7",
+    "40.4168, -3.7038",
+    "lat 51.5072 lon -0.1276",
+    "gpt-4o-2024-08-06",
+    "claude-3-5-sonnet-20241022",
+    "llama-3.1-70b-instruct",
+    "gemini-1.5-pro-002",
+    "ISO 27001",
+    "Article 28(3)",
+    "$1,234.56",
+    "99.95%",
+    "latency 1024 ms",
+    "std::vector<int>",
+    "dead::beef",
+    "localhost:8080",
+    "x86_64",
+    "utf-8",
+    "4111 1111 1111 1112",
+    "evt_3f2a9b7c1d0e5042ae17273a",
+    "req_0033c86c1bc5275bd7c3953d",
+    "basic understanding of the policy",
+    "the bearer of this note",
+    "ES00 ABCD",
+    "tel 112",
+    "page 12 of 345",
+]
+
+
+@pytest.fixture(scope="module")
+def redaction() -> Redaction:
+    return load_policy(regions=REGIONS).session()
+
+
+def marker(kind: str) -> str:
+    return rf"\[{kind}(?::[{ALPHABET}]{{8}})?\]"
+
+
+def test_the_corpus_is_large_and_covers_every_kind() -> None:
+    corpus = positives()
+    kinds = Counter(kind for _, kind in corpus)
+    assert len(corpus) + len(KEYWORDED) >= 150, len(corpus)
+    assert len(LOOK_ALIKES) >= 50
+    assert set(kinds) == {
+        "EMAIL", "PHONE", "CARD", "IBAN", "NATIONAL_ID", "TAX_ID", "IP_ADDRESS", "API_KEY",
+        "SECRET", "TOKEN",
+    }  # fmt: skip
+
+
+def test_recall_is_at_least_99_percent_and_one_look_alike_at_most_changes(
+    redaction: Redaction,
+) -> None:
+    cases = [
+        (template.format(value), template, value, kind)
+        for index, (value, kind) in enumerate(positives())
+        for template in (TEMPLATES[index % len(TEMPLATES)],)
+    ]
+    cases += [(prefix + value + ".", prefix + "{}.", value, "NATIONAL_ID") for prefix, value in KEYWORDED]  # fmt: skip
+    redacted = redaction.text([text for text, _, _, _ in cases])
+    missed = []
+    for (text, template, _, kind), result in zip(cases, redacted, strict=True):
+        expected = re.escape(template).replace(r"\{\}", marker(kind))
+        if not re.fullmatch(expected, result):
+            missed.append((text, result))
+    recall = 1 - len(missed) / len(cases)
+    assert recall >= 0.99, f"recall {recall:.3f}; missed: {missed}"
+
+    texts = [f"Reference {value} stays." for value in LOOK_ALIKES]
+    changed = [
+        (before, after)
+        for before, after in zip(texts, redaction.text(texts), strict=True)
+        if before != after
+    ]
+    assert len(changed) <= 1, changed
+
+
+def test_each_rule_replaces_only_its_own_kind(redaction: Redaction) -> None:
+    """The count a record gives per rule is the values of that rule's kind."""
+    session = load_policy(regions=REGIONS).session()
+    cases = positives()
+    session.text([f"x {value} y" for value, _ in cases])
+    by_kind = Counter()
+    for rule in session.policy.rules:
+        by_kind[rule.kind] += session.replaced.get(rule.name, 0)
+    expected = Counter(kind for _, kind in cases)
+    assert by_kind == expected
+
+
+def test_the_iban_pattern_names_every_country_of_the_registry_with_its_length() -> None:
+    pattern = next(rule for rule in load_policy().rules if rule.name == "iban").pattern
+    registry = REGISTRY.read_text(encoding="utf-8")
+    for country, structure in re.findall(r'^([A-Z]{2}) .*bban="([^"]*)"', registry, re.M):
+        length = sum(int(n) for n in re.findall(r"(\d+)!", structure))
+        groups = re.findall(
+            r"\(\?:([A-Z|]+)\)\[0-9\]\{2\}\(\?:\[ -\]\?\[A-Za-z0-9\]\)\{(\d+)\}", pattern
+        )
+        group = next(g for g in groups if country in g[0].split("|"))
+        assert int(group[1]) == length, country
+
+
+PIECES = [value for value, _ in positives()] + LOOK_ALIKES + ["é", "x", "(", ")", ",", "\n", "ß"]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.lists(st.sampled_from(PIECES) | st.text(max_size=6), max_size=5).map(
+            lambda parts: "".join(parts) if len(parts) % 2 else " ".join(parts)
+        )
+        | st.none(),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_the_screened_result_equals_the_rules_run_on_every_value(values: list) -> None:
+    """The screen only sets aside values no rule changes, and each value is redacted the same
+    whatever its neighbours: the export's path equals every value run through the rules."""
+    redaction = load_policy(regions=REGIONS).session()
+    frame = pl.DataFrame({"input": values}, schema={"input": pl.String})
+    assert redaction.apply(frame, "events")["input"].to_list() == redaction.redact_values(values)
