@@ -14,7 +14,6 @@ import time_machine
 from typer.testing import CliRunner
 
 from keeptrusts_pipelines.cli.app import app
-from keeptrusts_pipelines.service.jobs import RUN_STATUSES, export_view
 from keeptrusts_pipelines.custody.ledger import CustodyLedger
 from keeptrusts_pipelines.definitions import build_definitions
 from keeptrusts_pipelines.defs.instance import local_instance
@@ -24,6 +23,7 @@ from keeptrusts_pipelines.defs.sensors import (
 )
 from keeptrusts_pipelines.delivery.webhook import notify, signature
 from keeptrusts_pipelines.model.export_runs import EXPORT_ID_TAG, ExportRun
+from keeptrusts_pipelines.service.jobs import RUN_STATUSES, export_view
 from keeptrusts_pipelines.settings import custody_url
 from keeptrusts_pipelines_tests.lakes import demo_lake
 from keeptrusts_pipelines_tests.webhooks import Receiver, notify_run, running_receiver
