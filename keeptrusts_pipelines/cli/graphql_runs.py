@@ -10,7 +10,7 @@ import requests
 
 from keeptrusts_pipelines.custody.ledger import CustodyLedger
 from keeptrusts_pipelines.errors import KeeptrustsError
-from keeptrusts_pipelines.model.export_runs import EXPORT_ID_TAG, ExportRun
+from keeptrusts_pipelines.model.export_runs import EXPORT_ID_TAG, ExportRun, launcher_tags
 
 LOCATION = "keeptrusts_pipelines"
 REPOSITORY = "__repository__"
@@ -69,7 +69,9 @@ class GraphQLExportRuns:
                 "jobName": "export_job",
             },
             "runConfigData": run_config,
-            "executionMetadata": {"tags": [{"key": k, "value": v} for k, v in tags.items()]},
+            "executionMetadata": {
+                "tags": [{"key": k, "value": v} for k, v in {**tags, **launcher_tags(tags)}.items()]
+            },
         }
         launched = self._call(LAUNCH, {"params": params})["launchRun"]
         if launched["__typename"] != "LaunchRunSuccess":

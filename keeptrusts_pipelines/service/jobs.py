@@ -35,6 +35,7 @@ from keeptrusts_pipelines.model.export_runs import (
     ExportRun,
     export_run_config,
     request_tags,
+    window_of_tags,
 )
 
 # Dagster's run statuses as the seeds name an export's.
@@ -123,8 +124,7 @@ def export_view(export_id: str, run: ExportRun | None, root: Path) -> dict | Non
         "name": request.get("name"),
         "type": tags.get("keeptrusts/type") or request.get("type"),
         "format": tags.get("keeptrusts/format") or request.get("format"),
-        "window": request.get("window")
-        or {"from": tags.get("keeptrusts/window_from"), "to": tags.get("keeptrusts/window_to")},
+        "window": request.get("window") or window_of_tags(tags),
         "filters": request.get("filters")
         or {
             key.removeprefix("keeptrusts/filter."): value
