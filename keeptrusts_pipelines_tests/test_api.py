@@ -274,3 +274,38 @@ def test_repeated_unknown_tokens_are_slowed_down(served) -> None:
             took.append(time.monotonic() - started)
             assert answer.status_code == 401
     assert took[-1] >= 1.0 > took[0]
+
+
+def test_kt_schedules_and_raw_reasons_go_through_the_api(
+    served, tmp_path: Path, monkeypatch
+) -> None:
+    url, home, tokens = served
+    monkeypatch.setenv("KEEPTRUSTS_API_URL", url)
+    monkeypatch.setenv("KEEPTRUSTS_HOME", str(tmp_path / "elsewhere"))  # nothing local is used
+    monkeypatch.setenv("KEEPTRUSTS_API_TOKEN", tokens["admin"])
+    added = runner.invoke(
+        app,
+        [*("export", "schedule", "--name", "api-monthly", "--interval", "monthly"),
+         *("--format", "csv")],
+    )  # fmt: skip
+    assert added.exit_code == 0, added.output
+    assert "Schedule: At 02:00, on day 1 of the month UTC" in added.output
+    assert "api-monthly" in (home / "deliveries.yaml").read_text()
+    assert not (tmp_path / "elsewhere" / "deliveries.yaml").exists()
+    listed = json.loads(runner.invoke(app, ["export", "schedule", "list", "--json"]).output)
+    assert [entry["name"] for entry in listed] == ["api-monthly"]
+    removed = runner.invoke(app, ["export", "schedule", "delete", "--name", "api-monthly"])
+    assert removed.exit_code == 0 and "api-monthly" not in (home / "deliveries.yaml").read_text()
+
+    monkeypatch.setenv("KEEPTRUSTS_API_TOKEN", tokens["compliance"])
+    flags = ["export", "create", "--last", "24h", "--raw-content", "--json"]
+    refused = runner.invoke(app, flags)
+    assert refused.exit_code == 2 and "reason" in refused.output
+    asked = runner.invoke(app, [*flags, "--reason", "case 42: legal review of a complaint"])
+    assert asked.exit_code == 0, asked.output
+    export_id = json.loads(asked.output)["export_id"]
+    assert any(
+        e["action"] == "raw_requested" and e["export_id"] == export_id
+        and "case 42" in e["detail"]
+        for e in audit(served)
+    )  # fmt: skip

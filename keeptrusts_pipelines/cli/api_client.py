@@ -13,7 +13,8 @@ from typing import Any
 
 import httpx
 
-from keeptrusts_pipelines.errors import ExportRequestError, KeeptrustsError
+from keeptrusts_pipelines.cli.output import fail
+from keeptrusts_pipelines.errors import ConfigurationError, ExportRequestError, KeeptrustsError
 from keeptrusts_pipelines.lake.files import atomic_path
 from keeptrusts_pipelines.model.export_request import ExportRequest, request_to_fields
 from keeptrusts_pipelines.service.jobs import NoSuchExport
@@ -79,13 +80,19 @@ class ApiExportJobs:
             return {"s3_bucket": bucket, "s3_prefix": prefix, "s3_region": region}
         return {"deliver": False} if keep else {}
 
-    def submit(self, request: ExportRequest, delivery: dict[str, object] | None = None) -> str:
+    def submit(
+        self,
+        request: ExportRequest,
+        delivery: dict[str, object] | None = None,
+        reason: str | None = None,
+    ) -> str:
         body = {
             **request_body(request),
             "name": request.name,
             "title": request.title,
             "description": request.description,
             "raw_content": request.raw_content,
+            "reason": reason,
         }
         if delivery:
             body["destination"] = delivery
@@ -164,3 +171,36 @@ class ApiExportJobs:
         return self._call("POST", "/v1/exports/preview", json=request_body(request)).json()[
             "records"
         ]
+
+    # Recurring deliveries (`kt export schedule …` through the API).
+    def schedules(self) -> dict:
+        return self._call("GET", "/v1/exports/schedules").json()
+
+    def add_schedule(self, body: dict[str, object]) -> dict:
+        return self._call("POST", "/v1/exports/schedules", json=body).json()
+
+    def remove_schedule(self, name: str) -> dict:
+        return self._call("DELETE", f"/v1/exports/schedules/{name}").json()
+
+
+def from_environment() -> ApiExportJobs | None:
+    """The client of KEEPTRUSTS_API_URL with KEEPTRUSTS_API_TOKEN; None when neither is set."""
+    from keeptrusts_pipelines.api.settings import api_token, api_url
+
+    url, token = api_url(), api_token()
+    if not url and not token:
+        return None
+    if not (url and token):
+        missing = "KEEPTRUSTS_API_TOKEN" if url else "KEEPTRUSTS_API_URL"
+        raise ConfigurationError(
+            f"{missing}: not set; set both it and its pair to use the API, or neither"
+        )
+    return ApiExportJobs(url, token)
+
+
+def configured_client() -> ApiExportJobs | None:
+    """`from_environment()` for a kt command: a half-set pair exits 2, naming what is missing."""
+    try:
+        return from_environment()
+    except ConfigurationError as error:
+        fail(str(error), code=2)

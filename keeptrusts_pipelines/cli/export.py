@@ -184,17 +184,10 @@ def _jobs() -> ExportJobs:
 
 
 def _api_client():
-    from keeptrusts_pipelines.api.settings import api_token, api_url
+    """The API's client when KEEPTRUSTS_API_URL and KEEPTRUSTS_API_TOKEN are set, else None."""
+    from keeptrusts_pipelines.cli.api_client import configured_client
 
-    url, token = api_url(), api_token()
-    if not url and not token:
-        return None
-    if not (url and token):
-        missing = "KEEPTRUSTS_API_TOKEN" if url else "KEEPTRUSTS_API_URL"
-        fail(f"{missing}: not set; set both it and its pair to use the API, or neither", code=2)
-    from keeptrusts_pipelines.cli.api_client import ApiExportJobs
-
-    return ApiExportJobs(url, token)
+    return configured_client()
 
 
 def _preview(request: ExportRequest) -> int:
@@ -311,6 +304,10 @@ def create(
     ] = None,
     s3_prefix: Annotated[str, typer.Option("--s3-prefix", help="Key prefix in the bucket.")] = "",
     s3_region: Annotated[str | None, typer.Option("--s3-region", help="Bucket region.")] = None,
+    reason: Annotated[
+        str | None,
+        typer.Option("--reason", help="Why raw content is needed (recorded; the API requires it)."),
+    ] = None,
     no_deliver: Annotated[
         bool,
         typer.Option("--no-deliver", help="Keep it local, even with a saved S3 destination."),
@@ -324,7 +321,7 @@ def create(
 
     Every filter can be repeated: OR within a filter, AND across filters."""
     options = dict(locals())
-    for key in ("wait", "as_json", "s3_bucket", "s3_prefix", "s3_region", "no_deliver"):
+    for key in ("wait", "as_json", "s3_bucket", "s3_prefix", "s3_region", "no_deliver", "reason"):
         options.pop(key)
     request = _run_guarded(lambda: _request_from_options(options))
     if s3_bucket and no_deliver:
@@ -332,7 +329,9 @@ def create(
     delivery = _run_guarded(
         lambda: _jobs().delivery_for(s3_bucket, s3_prefix, s3_region, no_deliver)
     )
-    export_id = _run_guarded(lambda: submit(request, delivery))
+    if reason and not request.raw_content:
+        fail("--reason: it explains --raw-content; give both or neither", code=2)
+    export_id = _run_guarded(lambda: _jobs().submit(request, delivery, reason))
     view = wait_for(export_id, as_json) if wait else _find(export_id)
     if as_json:
         emit_json(view)

@@ -13,7 +13,7 @@ import typer
 from rich.table import Table
 
 from keeptrusts_pipelines.cli.output import console, emit_json, fail, say
-from keeptrusts_pipelines.errors import ConfigurationError
+from keeptrusts_pipelines.errors import ConfigurationError, KeeptrustsError
 
 if TYPE_CHECKING:
     from keeptrusts_pipelines.exports.deliveries import Delivery
@@ -23,6 +23,13 @@ app = typer.Typer(
     invoke_without_command=True,
 )
 Many = list[str] | None
+
+
+def _api_client():
+    """The API's client when KEEPTRUSTS_API_URL and KEEPTRUSTS_API_TOKEN are set, else None."""
+    from keeptrusts_pipelines.cli.api_client import configured_client
+
+    return configured_client()
 
 
 def next_run(delivery: Delivery, now: datetime | None = None) -> datetime:
@@ -111,13 +118,24 @@ def add(
     }
     if s3_bucket:
         raw["s3"] = {"bucket": s3_bucket, "prefix": s3_prefix, "region": s3_region}
+    client = _api_client()
     try:
         delivery = parse_entry(0, raw, deliveries_path())
-        path = add_delivery(delivery)
+        if client is None:
+            where = str(add_delivery(delivery))
+        else:
+            body = {key: raw[key] for key in ("name", "timezone", "filters", "notify")}
+            body.update(formats=raw["formats"], cron=cron, interval=interval, window=window)
+            if s3_bucket:
+                body.update(s3_bucket=s3_bucket, s3_prefix=s3_prefix, s3_region=s3_region)
+            client.add_schedule(body)
+            where = client.url
     except ConfigurationError as error:
         fail(f"--name {name}: {error}", code=2)
+    except KeeptrustsError as error:
+        fail(f"--name {name}: {error}")
     if as_json:
-        emit_json({**delivery.as_yaml(), "file": str(path), "next_run": next_run(delivery)})
+        emit_json({**delivery.as_yaml(), "file": where, "next_run": next_run(delivery)})
         return
     say("[green]✓[/green] Recurring export scheduled")
     say(f"Name: {delivery.name}")
@@ -127,7 +145,7 @@ def add(
     if delivery.s3:
         say(f"Delivery: s3://{delivery.s3.bucket}/{delivery.s3.prefix}")
     say(f"Next run: {upcoming:%Y-%m-%d %H:%M %Z}")
-    say(f"Saved in {path}; reload the code location (kt ui) to start it.")
+    say(f"Saved in {where}; reload the code location (kt ui) to start it.")
 
 
 @app.command("list")
@@ -135,9 +153,18 @@ def list_deliveries(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object for machines.")] = False,
 ) -> None:
     """The recurring deliveries with their next run, and any entry set aside, with its error."""
-    from keeptrusts_pipelines.exports.deliveries import read_deliveries
+    from keeptrusts_pipelines.exports.deliveries import Problem, parse_entry, read_deliveries
 
-    entries, problems = read_deliveries()
+    client = _api_client()
+    if client is None:
+        entries, problems = read_deliveries()
+    else:
+        try:
+            answer = client.schedules()
+        except KeeptrustsError as error:
+            fail(str(error))
+        entries = [parse_entry(n, item, client.url) for n, item in enumerate(answer["items"])]
+        problems = [Problem(p["name"], p["error"]) for p in answer["set_aside"]]
     if as_json:
         emit_json(
             [
@@ -174,6 +201,14 @@ def delete(name: Annotated[str, typer.Option("--name", help="The delivery to rem
     """Remove a recurring delivery."""
     from keeptrusts_pipelines.exports.deliveries import remove_delivery
 
+    client = _api_client()
+    if client is not None:
+        try:
+            client.remove_schedule(name)
+        except KeeptrustsError as error:
+            fail(f"--name {name}: {error}", code=2)
+        say(f"[green]✓[/green] Removed {name}; reload the code location (kt ui) to stop it.")
+        return
     try:
         removed = remove_delivery(name)
     except ConfigurationError as error:

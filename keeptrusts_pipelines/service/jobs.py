@@ -202,8 +202,14 @@ class ExportJobs:
         saved = load_destination(destination_path(self.home))
         return saved.as_delivery() if saved else {}
 
-    def submit(self, request: ExportRequest, delivery: dict[str, object] | None = None) -> str:
-        """Start an export job for a validated request; its id."""
+    def submit(
+        self,
+        request: ExportRequest,
+        delivery: dict[str, object] | None = None,
+        reason: str | None = None,
+    ) -> str:
+        """Start an export job for a validated request; its id. Raw content is recorded with
+        the `reason` given for it."""
         # Refuse a window the lake cannot answer now, rather than in a failed run later.
         plan_export(request, self.lake, datetime.now(UTC), with_hashes=False)
         export_id = new_export_id()
@@ -219,7 +225,11 @@ class ExportJobs:
             export_id,
             actor=self.actor,
             run_id=run_id,
-            detail={"type": request.export_type, "format": request.format},
+            detail={
+                "type": request.export_type,
+                "format": request.format,
+                **({"raw_content_reason": reason} if request.raw_content and reason else {}),
+            },
             idempotency_key=f"created:{export_id}",
         )
         return export_id
