@@ -167,7 +167,7 @@ def naive_redact(text: str | None, rules) -> str | None:
     if text is None:
         return None
     for pattern, marker, check in rules:
-        if check == "luhn":
+        if check == "card":
             text = pattern.sub(lambda m, marker=marker: marker if luhn(m[0]) else m[0], text)
         else:
             text = pattern.sub(marker, text)

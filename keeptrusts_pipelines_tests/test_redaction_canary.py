@@ -163,6 +163,9 @@ def test_no_report_or_transcript_holds_the_canaries(
 ) -> None:
     result = export(lake, tmp_path / "exports", file_format)
     assert leaks(Path(result.artifact)) == []
+    if file_format.endswith("pdf"):  # the cover says redaction was applied, under which rules
+        content = Path(result.artifact).read_bytes()
+        assert "Redactionapplied" in "".join(texts_of("a.pdf", content)[0].split())
     raw = export(lake, tmp_path / "raw", file_format, raw_content=True)
     assert leaks(Path(raw.artifact)), "the raw report shows the planted values"
 

@@ -19,7 +19,7 @@ from keeptrusts_pipelines.exports.naming import artifact_extension, artifact_ste
 from keeptrusts_pipelines.exports.parts import PartFiles, publish
 from keeptrusts_pipelines.exports.reader import PartitionRead, Plan, export_rows, plan_export
 from keeptrusts_pipelines.exports.redaction import Redaction, RedactionConfig
-from keeptrusts_pipelines.exports.writers import neutralise_formulas, shape, writer_for
+from keeptrusts_pipelines.exports.writers import shape, writer_for
 from keeptrusts_pipelines.lake.files import sha256_of
 from keeptrusts_pipelines.lake.layout import LakeLayout
 from keeptrusts_pipelines.model.export_request import (
@@ -114,30 +114,45 @@ def _prepared_batches(
     export still yields one empty batch, which carries the header or schema."""
     produced = False
     for rows in export_rows(request, plan, staging):
-        # Shaping is part of the streamed query; only the redacted columns wait for redaction.
+        # Shaping is part of the streamed query, so it runs beside redaction; the few columns
+        # redaction changes are shaped again after it.
         schema = rows.collect_schema()
         redacted = redaction.columns_of(request.export_type, schema) if redaction else []
-        # CSV holds nested values as JSON: those redaction covers are encoded after it, so the
-        # rules see the values rather than their JSON escapes. Until then each rides in a
-        # one-field record, which shaping leaves alone.
+        # CSV holds nested values as JSON: redaction reads a copy kept as it was (in a
+        # one-field record, which shaping leaves alone), not the JSON with its escapes.
         nested = [c for c in redacted if isinstance(schema[c], pl.List)]
         nested = nested if request.format == "csv" else []
-        held = rows.with_columns(pl.struct(pl.col(c)).alias(c) for c in nested)
-        shaped = shape(held, request.format, redacted)
+        held = rows.with_columns(pl.struct(pl.col(c)).alias(RAW_PREFIX + c) for c in nested)
+        shaped = shape(held, request.format)
         for batch in shaped.collect_batches(chunk_size=BATCH_ROWS):
-            if nested:
-                batch = batch.with_columns(pl.col(c).struct.field(c) for c in nested)
             if redaction is not None:
-                batch = redaction.apply(batch, request.export_type)
-            if nested:
-                batch = batch.with_columns(shape(batch.select(nested).lazy(), "csv").collect())
-            text = [c for c in redacted if c not in nested and batch.schema[c] == pl.String]
-            if text and request.format == "csv":
-                batch = neutralise_formulas(batch.lazy(), text).collect()
+                batch = _redacted(batch, request, redaction, nested)
             produced = produced or batch.height > 0
             yield batch
     if not produced:
         yield shape(rows.clear(), request.format).collect()
+
+
+# Names of the nested columns' unshaped copies while a CSV batch is redacted.
+RAW_PREFIX = "\x00raw "
+
+
+def _redacted(
+    batch: pl.DataFrame, request: ExportRequest, redaction: Redaction, nested: list[str]
+) -> pl.DataFrame:
+    """A shaped batch redacted; what redaction changed is shaped again (CSV: nested values as
+    JSON, cells a spreadsheet would run neutralised, which redaction cannot undo)."""
+    if request.format != "csv":
+        return redaction.apply(batch, request.export_type)
+    copies = [RAW_PREFIX + c for c in nested]
+    values = batch.drop(copies).with_columns(
+        batch[RAW_PREFIX + c].struct.field(c).alias(c) for c in nested
+    )
+    values, changed = redaction.redact(values, request.export_type)
+    batch = batch.drop(copies)
+    if not changed:
+        return batch
+    return batch.with_columns(shape(values.select(changed).lazy(), "csv").collect())
 
 
 def new_export_id() -> str:

@@ -196,8 +196,12 @@ class Redaction:
 
     def apply(self, frame: pl.DataFrame, export_type: str) -> pl.DataFrame:
         """`frame` with every text column of `export_type` redacted; identities pseudonymised."""
+        return self.redact(frame, export_type)[0]
+
+    def redact(self, frame: pl.DataFrame, export_type: str) -> tuple[pl.DataFrame, list[str]]:
+        """`apply`, and the names of the columns it changed."""
         if frame.height == 0:
-            return frame
+            return frame, []
         spec = self.policy.spec(export_type)
         columns = self.policy.columns_of(export_type, frame.schema)
         identity = [c for c in columns if c in spec.identity and frame.schema[c] == pl.String]
@@ -208,7 +212,6 @@ class Redaction:
             if c not in identity and c not in texts
             for field_name, values in _nested_texts(pl.col(c), frame.schema[c])
         }
-        holders = list(dict.fromkeys(c for c, _, _ in nested.values()))
         repeated = _repeating(frame, texts)
         # Most values hold nothing to redact, and the screen sets them aside, in one parallel
         # pass: over every value of columns of mostly distinct values (prompts, request ids),
@@ -216,7 +219,7 @@ class Redaction:
         screen = self.policy.screen
         picked = frame.select(
             *(_picked(pl.col(c), screen).alias(c) for c in repeated),
-            *(pl.col(c).list.explode().drop_nulls().unique().implode() for c in holders),
+            *(_picked(values, screen).alias(key) for key, (_, _, values) in nested.items()),
             *(
                 pl.col(c).str.contains(screen).fill_null(False).arg_true().implode().alias(c)
                 for c in texts
@@ -224,16 +227,6 @@ class Redaction:
             ),
         ).row(0, named=True)
         rows = {c: picked.pop(c) for c in texts if c not in repeated}
-        elements = {c: picked.pop(c) for c in holders}
-        for key, (name, field_name, _) in nested.items():
-            found = (e if field_name is None else e[field_name] for e in elements[name])
-            picked[key] = [v for v in set(found) if v is not None]
-        nested_values = list({v for key in nested for v in picked[key]})
-        if nested_values:
-            matching = pl.Series(nested_values, dtype=pl.String).str.contains(screen)
-            screened = {v for v, hit in zip(nested_values, matching, strict=True) if hit}
-            for key in nested:
-                picked[key] = [v for v in picked[key] if v in screened]
         counts: Counter = Counter()
         updates: dict[str, pl.Series] = {}
         for name, indices in rows.items():
@@ -274,7 +267,7 @@ class Redaction:
             counts.update(found)
             updates[name] = column
         self.replaced.update(counts)
-        return frame.with_columns(updates.values()) if updates else frame
+        return (frame.with_columns(updates.values()) if updates else frame), list(updates)
 
     def text(self, values: list[str | None]) -> list[str | None]:
         """Free texts redacted (a report's fields, a filter's values)."""
@@ -588,8 +581,9 @@ def _nested_texts(column: pl.Expr, dtype: pl.DataType) -> list[tuple[str | None,
         return [(None, column.list.explode())]
     if not isinstance(inner, pl.Struct):
         return []
+    # One field at a time: distinct strings take far less memory than distinct records.
     return [
-        (f.name, column.list.explode().struct.field(f.name))
+        (f.name, column.list.eval(pl.element().struct.field(f.name)).list.explode())
         for f in inner.fields
         if f.dtype == pl.String
     ]
