@@ -329,11 +329,12 @@ class Redaction:
     def redact_values(self, values: list[str | None]) -> list[str | None]:
         """Each value as the rules redact it, without the screen or what is remembered: what
         `apply` must equal."""
-        present = [v for v in values if v is not None]
-        redacted = iter(o[0] if o else v for v, o in zip(
-            present, self._redact_new(present), strict=True
-        ))  # fmt: skip
-        return [None if v is None else next(redacted) for v in values]
+        outcomes = iter(self._redact_new([v for v in values if v is not None]))
+        redacted = []
+        for value in values:
+            outcome = None if value is None else next(outcomes)
+            redacted.append(outcome[0] if outcome else value)
+        return redacted
 
     def _known(self, values: list[str]) -> dict[str, Outcome | None]:
         """Each value's redaction and what was replaced in it (None when nothing changes):
