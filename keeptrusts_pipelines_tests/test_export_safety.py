@@ -107,7 +107,45 @@ def crafted_records() -> list[dict]:
     records.append(
         dict(template, event_id="evt_formula_2", input="@cmd", output="-2+3", team="=team")
     )
+    # Nested texts whose JSON escapes a line break and quotes around the values.
+    records.append(
+        dict(
+            template,
+            event_id="evt_nested",
+            policies_evaluated=[
+                {"name": f"rule\n{NESTED_SSN}", "verdict": "pass", "severity": "info"}
+            ],
+            citations=[{"asset": f'memo by "{NESTED_EMAIL}"', "version": 1}],
+        )
+    )
     return records
+
+
+NESTED_SSN = "219-09-9998"
+NESTED_EMAIL = "nested.person@example.org"
+
+
+@pytest.mark.parametrize("file_format", ["csv", "json", "jsonl", "parquet"])
+def test_nested_texts_are_redacted_whatever_their_json_escapes(
+    lake: LakeLayout, tmp_path: Path, file_format: str
+) -> None:
+    result = export(lake, tmp_path, file_format)
+    if file_format == "parquet":
+        rows = pl.read_parquet(result.artifact).filter(pl.col("id") == "evt_nested").to_dicts()
+        policies, citations = rows[0]["policies_evaluated"], rows[0]["citations"]
+    elif file_format == "csv":
+        with open(result.artifact, newline="", encoding="utf-8") as handle:
+            row = next(r for r in csv.DictReader(handle) if r["id"] == "evt_nested")
+        policies, citations = json.loads(row["policies_evaluated"]), json.loads(row["citations"])
+    else:
+        text = Path(result.artifact).read_text(encoding="utf-8")
+        events = json.loads(text)["events"] if file_format == "json" else [
+            json.loads(line) for line in text.splitlines()
+        ]  # fmt: skip
+        row = next(event for event in events if event["id"] == "evt_nested")
+        policies, citations = row["policies_evaluated"], row["citations"]
+    assert re.fullmatch(rf"rule\n{marker_pattern('NATIONAL_ID')}", policies[0]["name"])
+    assert re.fullmatch(rf'memo by "{marker_pattern("EMAIL")}"', citations[0]["asset"])
 
 
 @pytest.fixture(scope="module")

@@ -118,12 +118,17 @@ def _prepared_batches(
         # redaction changes are shaped again after it.
         schema = rows.collect_schema()
         redacted = redaction.columns_of(request.export_type, schema) if redaction else []
-        # CSV holds nested values as JSON: redaction reads a copy kept as it was (in a
-        # one-field record, which shaping leaves alone), not the JSON with its escapes.
-        nested = [c for c in redacted if isinstance(schema[c], pl.List)]
-        nested = nested if request.format == "csv" else []
-        held = rows.with_columns(pl.struct(pl.col(c)).alias(RAW_PREFIX + c) for c in nested)
-        shaped = shape(held, request.format)
+        # CSV holds nested values as JSON: the streamed query marks the rows whose nested
+        # texts the screen picks out, and only those are read back from the JSON and redacted.
+        nested = {c: schema[c] for c in redacted if isinstance(schema[c], pl.List)}
+        nested = nested if request.format == "csv" else {}
+        held = rows.with_columns(
+            redaction.nested_candidates(c, dtype).alias(CANDIDATES_PREFIX + c)
+            for c, dtype in nested.items()
+        ) if nested else rows  # fmt: skip
+        # Identities are pseudonymised whole, so a spreadsheet's guard must not precede that.
+        identity = redaction.policy.spec(request.export_type).identity if redaction else ()
+        shaped = shape(held, request.format, identity)
         for batch in shaped.collect_batches(chunk_size=BATCH_ROWS):
             if redaction is not None:
                 batch = _redacted(batch, request, redaction, nested)
@@ -133,26 +138,38 @@ def _prepared_batches(
         yield shape(rows.clear(), request.format).collect()
 
 
-# Names of the nested columns' unshaped copies while a CSV batch is redacted.
-RAW_PREFIX = "\x00raw "
+# Names of the nested columns' candidate marks while a CSV batch is redacted.
+CANDIDATES_PREFIX = "\x00candidates "
 
 
 def _redacted(
-    batch: pl.DataFrame, request: ExportRequest, redaction: Redaction, nested: list[str]
+    batch: pl.DataFrame,
+    request: ExportRequest,
+    redaction: Redaction,
+    nested: dict[str, pl.DataType],
 ) -> pl.DataFrame:
     """A shaped batch redacted; what redaction changed is shaped again (CSV: nested values as
     JSON, cells a spreadsheet would run neutralised, which redaction cannot undo)."""
     if request.format != "csv":
         return redaction.apply(batch, request.export_type)
-    copies = [RAW_PREFIX + c for c in nested]
-    values = batch.drop(copies).with_columns(
-        batch[RAW_PREFIX + c].struct.field(c).alias(c) for c in nested
+    marks = [CANDIDATES_PREFIX + c for c in nested]
+    values, changed = redaction.redact(batch.drop(*marks, *nested), request.export_type)
+    updates = [values[c] for c in changed]
+    for name, dtype in nested.items():
+        rows = batch[CANDIDATES_PREFIX + name].arg_true()
+        if rows.len() == 0:
+            continue
+        found = batch[name].gather(rows).str.json_decode(dtype).to_frame(name)
+        found, changed_nested = redaction.redact(found, request.export_type)
+        if changed_nested:
+            json = shape(found.lazy(), "csv").collect()[name]
+            updates.append(batch[name].clone().scatter(rows, json))
+    batch = batch.drop(marks)
+    return (
+        batch.with_columns(shape(pl.DataFrame(updates).lazy(), "csv").collect())
+        if updates
+        else batch
     )
-    values, changed = redaction.redact(values, request.export_type)
-    batch = batch.drop(copies)
-    if not changed:
-        return batch
-    return batch.with_columns(shape(values.select(changed).lazy(), "csv").collect())
 
 
 def new_export_id() -> str:

@@ -167,6 +167,22 @@ class Redaction:
     def columns_of(self, export_type: str, schema: Mapping[str, pl.DataType]) -> list[str]:
         return self.policy.columns_of(export_type, schema)
 
+    def nested_candidates(self, name: str, dtype: pl.DataType) -> pl.Expr:
+        """Whether a row's nested column `name` holds a text the screen picks out."""
+        screen = self.policy.screen
+        inner = dtype.inner if isinstance(dtype, pl.List) else None
+        if inner == pl.String:
+            element = pl.element().str.contains(screen)
+        elif isinstance(inner, pl.Struct) and any(f.dtype == pl.String for f in inner.fields):
+            element = pl.any_horizontal(
+                pl.element().struct.field(f.name).str.contains(screen)
+                for f in inner.fields
+                if f.dtype == pl.String
+            )
+        else:
+            return pl.lit(False)
+        return pl.col(name).list.eval(element).list.any().fill_null(False)
+
     def facts(self) -> dict[str, object]:
         """What the export's record says: rule set, validators, pseudonyms, replacements."""
         names = [*(rule.name for rule in self.policy.rules), IDENTITY_COUNT]
