@@ -107,6 +107,7 @@ def crafted_records() -> list[dict]:
     records.append(
         dict(template, event_id="evt_formula_2", input="@cmd", output="-2+3", team="=team")
     )
+    records.append(dict(template, event_id="evt_formula_3", user="=eve@corp.example"))
     # Nested texts whose JSON escapes a line break and quotes around the values.
     records.append(
         dict(
@@ -301,3 +302,13 @@ def test_repeated_values_are_redacted_once_each_as_if_alone() -> None:
     ]
     assert redacted == [alone["input"][0] for alone in one_by_one]
     assert frame["input"].to_list() == values  # the caller's frame is left as it was
+
+
+def test_an_identity_a_spreadsheet_would_run_has_one_alias_in_csv_and_json(
+    lake: LakeLayout, tmp_path: Path
+) -> None:
+    with open(export(lake, tmp_path, "csv").artifact, newline="", encoding="utf-8") as handle:
+        in_csv = next(r for r in csv.DictReader(handle) if r["id"] == "evt_formula_3")["user"]
+    lines = Path(export(lake, tmp_path / "jsonl", "jsonl").artifact).read_text().splitlines()
+    in_json = next(json.loads(line) for line in lines if '"evt_formula_3"' in line)["user"]
+    assert in_csv == in_json and re.fullmatch(rf"\[USER:[{ALPHABET}]{{8}}\]", in_csv)
