@@ -122,10 +122,11 @@ def _prepared_batches(
         # texts the screen picks out, and only those are read back from the JSON and redacted.
         nested = {c: schema[c] for c in redacted if isinstance(schema[c], pl.List)}
         nested = nested if request.format == "csv" else {}
-        held = rows.with_columns(
+        marks = [
             redaction.nested_candidates(c, dtype).alias(CANDIDATES_PREFIX + c)
             for c, dtype in nested.items()
-        ) if nested else rows  # fmt: skip
+        ]
+        held = rows.with_columns(marks) if marks else rows
         # Identities are pseudonymised whole, so a spreadsheet's guard must not precede that.
         identity = redaction.policy.spec(request.export_type).identity if redaction else ()
         shaped = shape(held, request.format, identity)
@@ -148,8 +149,8 @@ def _redacted(
     redaction: Redaction,
     nested: dict[str, pl.DataType],
 ) -> pl.DataFrame:
-    """A shaped batch redacted; what redaction changed is shaped again (CSV: nested values as
-    JSON, cells a spreadsheet would run neutralised, which redaction cannot undo)."""
+    """A shaped batch redacted. In CSV what redaction changed is shaped again: nested values
+    encoded as JSON, a cell a spreadsheet would run as a formula neutralised."""
     if request.format != "csv":
         return redaction.apply(batch, request.export_type)
     marks = [CANDIDATES_PREFIX + c for c in nested]
@@ -162,14 +163,12 @@ def _redacted(
         found = batch[name].gather(rows).str.json_decode(dtype).to_frame(name)
         found, changed_nested = redaction.redact(found, request.export_type)
         if changed_nested:
-            json = shape(found.lazy(), "csv").collect()[name]
-            updates.append(batch[name].clone().scatter(rows, json))
+            encoded = shape(found.lazy(), "csv").collect()[name]
+            updates.append(batch[name].clone().scatter(rows, encoded))
     batch = batch.drop(marks)
-    return (
-        batch.with_columns(shape(pl.DataFrame(updates).lazy(), "csv").collect())
-        if updates
-        else batch
-    )
+    if not updates:
+        return batch
+    return batch.with_columns(shape(pl.DataFrame(updates).lazy(), "csv").collect())
 
 
 def new_export_id() -> str:
