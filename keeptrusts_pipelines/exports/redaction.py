@@ -80,14 +80,14 @@ class ColumnSpec:
 
 
 def _is_text(dtype: pl.DataType) -> bool:
-    """Whether values of `dtype` hold text: strings, and lists or records holding strings."""
+    """Whether values of `dtype` hold text: strings, lists of strings, lists of records with
+    a text field (the shapes the exports have)."""
     if dtype == pl.String:
         return True
-    if isinstance(dtype, pl.List):
-        return _is_text(dtype.inner)
-    if isinstance(dtype, pl.Struct):
-        return any(_is_text(f.dtype) for f in dtype.fields)
-    return False
+    inner = dtype.inner if isinstance(dtype, pl.List) else None
+    return inner == pl.String or (
+        isinstance(inner, pl.Struct) and any(f.dtype == pl.String for f in inner.fields)
+    )
 
 
 @dataclass(frozen=True)
