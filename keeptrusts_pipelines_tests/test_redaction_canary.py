@@ -8,11 +8,13 @@ import zipfile
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from pypdf import PdfReader
 
 from keeptrusts_pipelines.exports.engine import run_export
+from keeptrusts_pipelines.exports.redaction import load_policy
 from keeptrusts_pipelines.lake.ingest import ingest_day
 from keeptrusts_pipelines.lake.layout import LakeLayout
 from keeptrusts_pipelines.model.export_request import ExportRequest, build_window
@@ -178,3 +180,24 @@ def test_no_part_of_a_bundle_holds_the_canaries(lake: LakeLayout, tmp_path: Path
         manifest = next(m for m in archive.getmembers() if m.name.endswith("/manifest.json"))
         facts = json.loads(archive.extractfile(manifest).read())["redaction"]
     assert facts["replaced"]["identity"] > 0 and facts["replaced"]["email"] > 0
+
+
+@pytest.mark.parametrize("export_type", TYPES)
+def test_the_rules_name_every_text_field_of_every_type(
+    lake: LakeLayout, tmp_path: Path, export_type: str
+) -> None:
+    """Coverage is data: each text column (and each text field of a nested one) an export
+    type holds is named in the rules as an identity, a text or a field kept as it is."""
+    result = export(lake, tmp_path, "parquet", export_type, raw_content=True)
+    schema = pq.read_schema(result.artifact)
+    spec = load_policy().spec(export_type)
+    named = {*spec.identity, *spec.text, *spec.keep}
+    for column in schema:
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            assert column.name in named, (export_type, column.name)
+        elif pa.types.is_list(column.type) and pa.types.is_struct(column.type.value_type):
+            for field in column.type.value_type:
+                if pa.types.is_string(field.type) or pa.types.is_large_string(field.type):
+                    assert f"{column.name}.{field.name}" in named, (export_type, column.name)
+        elif pa.types.is_list(column.type):
+            assert column.name in named, (export_type, column.name)
