@@ -161,6 +161,8 @@ class Redaction:
     _values: dict = field(default_factory=dict, repr=False)
     _matches: dict = field(default_factory=dict, repr=False)
     _identities: dict = field(default_factory=dict, repr=False)
+    # Whether each column repeats, decided on the first batch holding it.
+    _repeating: dict = field(default_factory=dict, repr=False)
     # When a dict: each alias given, with its kind and the value it stands for (for a reveal).
     aliases: dict[str, tuple[str, str]] | None = field(default=None, repr=False)
 
@@ -228,7 +230,11 @@ class Redaction:
             if c not in identity and c not in texts
             for field_name, values in _nested_texts(pl.col(c), frame.schema[c])
         }
-        repeated = _repeating(frame, texts)
+        undecided = [c for c in texts if (export_type, c) not in self._repeating]
+        if undecided:
+            repeating = _repeating(frame, undecided)
+            self._repeating.update({(export_type, c): c in repeating for c in undecided})
+        repeated = [c for c in texts if self._repeating[(export_type, c)]]
         # Most values hold nothing to redact, and the screen sets them aside, in one parallel
         # pass: over every value of columns of mostly distinct values (prompts, request ids),
         # and over the distinct values of the others (teams, models, nested policy names).
