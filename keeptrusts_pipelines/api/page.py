@@ -31,9 +31,9 @@ from keeptrusts_pipelines.model.export_request import (
     QUICK_RANGES,
     REPORT_FORMATS,
     TABULAR_FORMATS,
-    Window,
 )
 from keeptrusts_pipelines.model.schema import SEVERITIES
+from keeptrusts_pipelines.service.jobs import size_in_words, window_in_words
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
@@ -52,32 +52,11 @@ def static_files() -> StaticFiles:
     return StaticFiles(directory=HERE / "static")
 
 
-def _size(count: int | None) -> str:
-    if count is None:
-        return ""
-    value = float(count)
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if value < 1000 or unit == "GB":
-            return f"{value:,.0f} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{count} bytes"
-
-
-def _range(window: dict | None) -> str:
-    try:
-        start, end = (
-            datetime.fromisoformat(str(window[k]).replace("Z", "+00:00")) for k in ("from", "to")
-        )
-        return Window(start, end).describe()
-    except (TypeError, KeyError, ValueError):
-        return ""
-
-
 def _moment(text: str | None) -> str:
     return (text or "").split(".")[0].replace("T", " ").rstrip("Z")
 
 
-templates.env.filters.update(size=_size, window_range=_range, moment=_moment)
+templates.env.filters.update(size=size_in_words, window_range=window_in_words, moment=_moment)
 
 
 async def session_token(request: Request) -> tuple[Token | None, Any]:

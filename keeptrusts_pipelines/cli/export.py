@@ -24,11 +24,17 @@ from keeptrusts_pipelines.model.export_request import (
     FORMATS_HELP,
     ExportRequest,
     Filters,
-    Window,
     build_window,
     validate,
 )
-from keeptrusts_pipelines.service.jobs import FINAL, STATUSES, ExportJobs, NoSuchExport
+from keeptrusts_pipelines.service.jobs import (
+    FINAL,
+    STATUSES,
+    ExportJobs,
+    NoSuchExport,
+    size_in_words,
+    window_in_words,
+)
 from keeptrusts_pipelines.settings import (
     custody_url,
     dagster_url,
@@ -230,15 +236,6 @@ def wait_for(export_id: str, quiet: bool = False) -> dict:
     return view
 
 
-def _size(count: int) -> str:
-    value = float(count)
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if value < 1000 or unit == "GB":
-            return f"{value:,.0f} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{count} bytes"
-
-
 def _to_second(moment: str | None) -> str | None:
     """An RFC 3339 time without its fraction of a second, for people."""
     return moment.split(".")[0] + "Z" if moment and "." in moment else moment
@@ -251,7 +248,7 @@ def _show(view: dict) -> None:
     say(f"Format: {view['format']}")
     if view["records"] is not None:
         say(f"Records: {view['records']:,}")
-        say(f"File size: {_size(view['bytes'])}")
+        say(f"File size: {size_in_words(view['bytes'])}")
     say(f"Created: {_to_second(view['created_at'])}")
     if view["completed_at"]:
         say(f"Completed: {_to_second(view['completed_at'])}")
@@ -406,17 +403,6 @@ def status(export_id: IdOption, as_json: JsonFlag = False) -> None:
         _show(view)
 
 
-def _range(window: dict | None) -> str:
-    """A recorded window (exclusive end) as people read it: `2026-05-01 → 2026-05-31`."""
-    try:
-        start, end = (
-            datetime.fromisoformat(str(window[k]).replace("Z", "+00:00")) for k in ("from", "to")
-        )
-        return Window(start, end).describe()
-    except (TypeError, KeyError, ValueError):
-        return ""
-
-
 @app.command("list")
 def list_command(
     limit: Annotated[int, typer.Option("--limit", min=1, help="How many, newest first.")] = 20,
@@ -448,7 +434,7 @@ def list_command(
             view["export_id"],
             view.get("name") or "",
             view["format"],
-            _range(view["window"]),
+            window_in_words(view["window"]),
             view["status"],
             records,
             _to_second(view["created_at"]),

@@ -26,6 +26,7 @@ from keeptrusts_pipelines.lake.files import atomic_path
 from keeptrusts_pipelines.lake.layout import LakeLayout
 from keeptrusts_pipelines.model.export_request import (
     ExportRequest,
+    Window,
     request_from_description,
     request_to_fields,
     rfc3339,
@@ -70,6 +71,29 @@ class ExportRuns(Protocol):
 
 class NoSuchExport(KeeptrustsError):
     """An export id with neither a run nor a record."""
+
+
+def size_in_words(count: int | None) -> str:
+    """Bytes as people read them: `312 bytes`, `2.3 MB`; empty when unknown."""
+    if count is None:
+        return ""
+    value = float(count)
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{value:,.0f} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{count} bytes"
+
+
+def window_in_words(window: dict | None) -> str:
+    """A recorded window (exclusive end) as people read it: `2026-05-01 → 2026-05-31`."""
+    try:
+        start, end = (
+            datetime.fromisoformat(str(window[k]).replace("Z", "+00:00")) for k in ("from", "to")
+        )
+        return Window(start, end).describe()
+    except (TypeError, KeyError, ValueError):
+        return ""
 
 
 def _moment(seconds: float | None) -> str | None:
