@@ -4,9 +4,11 @@ import json
 from datetime import date
 from pathlib import Path
 
+import pyarrow.parquet as pq
+
 from keeptrusts_pipelines.lake.ingest import ingest_day
 from keeptrusts_pipelines.lake.layout import LakeLayout
-from keeptrusts_pipelines.model.schema import DECISION_EVENTS_SPEC
+from keeptrusts_pipelines.model.schema import CONFIG_VERSIONS_SPEC, DECISION_EVENTS_SPEC
 from keeptrusts_pipelines.sources.demo import generate_day
 from keeptrusts_pipelines.sources.landing import LandingSource, LocalLandingStore
 from keeptrusts_pipelines.sources.records import record_json
@@ -112,3 +114,41 @@ def test_a_clean_day_leaves_no_quarantine_file(tmp_path: Path) -> None:
     report = ingest_day(source, layout, DECISION_EVENTS_SPEC, DAY)
     assert report.quarantine_file is None
     assert not layout.quarantine_file("decision_events", DAY).exists()
+
+
+def test_policy_definitions_land_typed_absent_ones_as_null_and_malformed_ones_in_quarantine(
+    tmp_path: Path,
+) -> None:
+    day = date(2026, 5, 5)
+    versions = generate_day(3, day, 400)["config_versions"].to_pylist()
+    assert versions, "the demo changes some gateway's configuration on this day"
+    described = versions[0]
+    older_gateway = {k: v for k, v in described.items() if k != "policy_definitions"}
+    older_gateway["config_version"] += "-older"
+    malformed = dict(described, config_version=described["config_version"] + "-bad")
+    malformed["policy_definitions"] = "pii-filter: redacts personal data"
+    folder = tmp_path / "landing" / "config_versions" / f"date={day}"
+    folder.mkdir(parents=True)
+    lines = [record_json(r) for r in (described, older_gateway, malformed)]
+    (folder / "gateway-1.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    report = ingest_day(
+        LandingSource(LocalLandingStore(tmp_path / "landing")),
+        LakeLayout(tmp_path / "lake"),
+        CONFIG_VERSIONS_SPEC,
+        day,
+    )
+
+    landed = {
+        row["config_version"]: row for row in pq.read_table(report.partition.path).to_pylist()
+    }
+    assert (
+        landed[described["config_version"]]["policy_definitions"] == described["policy_definitions"]
+    )
+    assert all(d["description"] for d in described["policy_definitions"])
+    assert landed[older_gateway["config_version"]]["policy_definitions"] is None
+    (line,) = report.quarantine_file.read_text().splitlines()
+    assert (
+        "policy_definitions is not a list of {policy, version, description}"
+        in json.loads(line)["reason"]
+    )

@@ -7,9 +7,12 @@ WITH typed AS (
         CAST(author AS VARCHAR) AS author,
         CAST(summary AS VARCHAR) AS summary,
         TRY_CAST(TRY_CAST(policies AS JSON) AS VARCHAR[]) AS policies,
+        TRY_CAST(TRY_CAST(policy_definitions AS JSON)
+            AS STRUCT(policy VARCHAR, version VARCHAR, description VARCHAR)[]) AS policy_definitions,
         CAST(sha256 AS VARCHAR) AS sha256,
         raw.created_at AS raw_created_at,
         raw.policies AS raw_policies,
+        raw.policy_definitions AS raw_policy_definitions,
         raw.source_row,
         raw.source_origin
     FROM raw
@@ -34,6 +37,8 @@ judged AS (
                 THEN 'sha256 must be 64 lowercase hex digits'
             WHEN raw_policies IS NOT NULL AND policies IS NULL
                 THEN 'policies is not a list of strings'
+            WHEN raw_policy_definitions IS NOT NULL AND policy_definitions IS NULL
+                THEN 'policy_definitions is not a list of {policy, version, description} objects'
             WHEN row_number() OVER (PARTITION BY config_version ORDER BY source_row) > 1
                 THEN 'duplicate config_version ''' || config_version
                     || ''' (an earlier record of the day has it)'
@@ -41,7 +46,7 @@ judged AS (
     FROM typed
 )
 SELECT
-    config_version, gateway, created_at, author, summary, policies, sha256,
+    config_version, gateway, created_at, author, summary, policies, policy_definitions, sha256,
     reject_reason, source_origin, source_row
 FROM judged
 ORDER BY reject_reason IS NOT NULL, created_at, config_version, source_row

@@ -7,6 +7,7 @@ CREATE TABLE IF NOT EXISTS config_versions (
     author          TEXT NOT NULL,
     summary         TEXT NOT NULL,
     policies        JSONB NOT NULL DEFAULT '[]',
+    policy_definitions JSONB,
     sha256          CHAR(64) NOT NULL
 );
 

@@ -117,7 +117,7 @@ def _config_history(files: list[Path], window: Window, filters: Filters) -> pl.L
         selected = selected.filter(pl.col("gateway").is_in(list(filters.gateway)))
     return selected.select(
         pl.col("config_version").alias("id"),
-        "created_at", "gateway", "author", "summary", "policies", "sha256",
+        "created_at", "gateway", "author", "summary", "policies", "policy_definitions", "sha256",
     )  # fmt: skip
 
 

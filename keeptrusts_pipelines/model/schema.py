@@ -23,6 +23,10 @@ POLICY_EVALUATION = pa.struct(
     [("name", pa.string()), ("verdict", pa.string()), ("severity", pa.string())]
 )
 CITATION = pa.struct([("asset", pa.string()), ("version", pa.int64())])
+# What a configuration version says one of its policies does (`policy_definitions[]`).
+POLICY_DEFINITION = pa.struct(
+    [("policy", pa.string()), ("version", pa.string()), ("description", pa.string())]
+)
 
 DECISION_EVENTS = pa.schema(
     [
@@ -77,6 +81,7 @@ CONFIG_VERSIONS = pa.schema(
         pa.field("author", pa.string(), nullable=False),
         pa.field("summary", pa.string(), nullable=False),
         pa.field("policies", pa.list_(pa.string())),
+        pa.field("policy_definitions", pa.list_(POLICY_DEFINITION)),
         pa.field("sha256", pa.string(), nullable=False),
     ]
 )

@@ -441,12 +441,18 @@ def _config_versions(seed: int, day: date) -> pa.Table:
             microseconds=micros
         )
         pick = (day.toordinal() + gateway) % len(catalog.CONFIG_SUMMARIES)
-        policies = [f"{name}@v{(day.toordinal() // 45) % 9 + 1}" for name in catalog.POLICIES]
+        version = f"v{(day.toordinal() // 45) % 9 + 1}"
+        policies = [f"{name}@{version}" for name in catalog.POLICIES]
+        definitions = [
+            {"policy": name, "version": version, "description": catalog.POLICY_DESCRIPTIONS[name]}
+            for name in catalog.POLICIES
+        ]
         document = {
             "gateway": catalog.GATEWAYS[gateway][0],
             "created_at": created.isoformat(),
             "summary": catalog.CONFIG_SUMMARIES[pick],
             "policies": policies,
+            "policy_definitions": definitions,
         }
         rows.append(
             {
@@ -456,6 +462,7 @@ def _config_versions(seed: int, day: date) -> pa.Table:
                 "author": catalog.CONFIG_AUTHORS[pick % len(catalog.CONFIG_AUTHORS)],
                 "summary": catalog.CONFIG_SUMMARIES[pick],
                 "policies": policies,
+                "policy_definitions": definitions,
                 "sha256": hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest(),
             }
         )

@@ -50,6 +50,20 @@ POLICIES = (
     "high-risk-use-review",
     "disclaimer",
 )
+# What each policy does, as its configuration states it.
+POLICY_DESCRIPTIONS = {
+    "pii-filter": "Detects personal data in prompts and outputs (e-mail addresses, phone numbers, "
+    "card numbers, IBANs, DNI/NIE) and redacts it before the model or the user sees it.",
+    "prompt-injection-guard": "Blocks prompts that try to override the system instructions, "
+    "exfiltrate the system prompt or make the model call tools it was not given.",
+    "toxicity-filter": "Blocks requests and responses scored as abusive, hateful or harassing "
+    "above the configured threshold.",
+    "dlp-secrets": "Finds credentials and keys (API keys, tokens, private keys) and blocks or "
+    "redacts them so they never leave the organisation.",
+    "high-risk-use-review": "Escalates requests in high-risk uses (employment, credit, health, "
+    "law enforcement) to a human reviewer before an answer is returned.",
+    "disclaimer": "Adds the AI-generated content notice to every response shown to a person.",
+}
 # Which policies decide each action, by index into POLICIES.
 DECIDING_POLICIES = {
     "allow": (5, 0, 1, 2, 3),
