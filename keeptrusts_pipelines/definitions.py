@@ -1,25 +1,14 @@
-"""The code location: lake assets and checks, export jobs, schedules, sensors and resources."""
+"""The code location: the domains of defs/domains/ merged, with the resources they share."""
 
 import os
-import warnings
 from urllib.parse import urlparse
 
 import dagster as dg
 
-from keeptrusts_pipelines.defs.assets.evidence import evidence_assets_for
-from keeptrusts_pipelines.defs.assets.lake import lake_assets
-from keeptrusts_pipelines.defs.custody_checkpoints import (
-    custody_checkpoint_job,
-    custody_checkpoint_schedule,
-)
-from keeptrusts_pipelines.defs.export_monitor import export_worker_monitor_sensor
-from keeptrusts_pipelines.defs.jobs import (
-    evidence_jobs,
-    export_expiry_job,
-    export_job,
-    lake_job,
-    lake_retention_job,
-)
+from keeptrusts_pipelines.defs.domains.custody import custody_definitions
+from keeptrusts_pipelines.defs.domains.evidence import evidence_definitions
+from keeptrusts_pipelines.defs.domains.exports import exports_definitions
+from keeptrusts_pipelines.defs.domains.lake import lake_definitions
 from keeptrusts_pipelines.defs.resources import (
     CustodyResource,
     DeliveryResource,
@@ -28,19 +17,6 @@ from keeptrusts_pipelines.defs.resources import (
     ExportsResource,
     LakeResource,
     WebhookResource,
-)
-from keeptrusts_pipelines.defs.schedules import (
-    delivery_schedules,
-    evidence_schedules,
-    export_expiry_schedule,
-    lake_daily_schedule,
-    lake_retention_schedule,
-)
-from keeptrusts_pipelines.defs.sensors import (
-    evidence_catch_up_sensor,
-    export_completed_sensor,
-    export_failed_sensor,
-    export_inbox_sensor,
 )
 from keeptrusts_pipelines.delivery.destination import destination_path
 from keeptrusts_pipelines.delivery.s3 import target_from_environment
@@ -55,14 +31,6 @@ from keeptrusts_pipelines.settings import (
     lake_root,
 )
 from keeptrusts_pipelines.sources.registry import DEFAULT_SOURCE_URL
-
-# Code references (the UI's "open source" links) are a beta of Dagster's; it says so on every load.
-warnings.filterwarnings(
-    "ignore",
-    message="(Class|Function) `(LocalFileCodeReference|CodeReferencesMetadataValue|"
-    "with_source_code_references)`",
-    category=dg.BetaWarning,
-)
 
 
 def _secret(name: str, default: str | None = None) -> str | dg.EnvVar | None:
@@ -95,6 +63,23 @@ def build_resources(delivery: DeliveryResource | None = None) -> dict[str, dg.Co
     }
 
 
+def fixed_for_every_run(
+    resources: dict[str, dg.ConfigurableResource],
+) -> dict[str, dg.ResourceDefinition]:
+    """The resources with an empty config schema: run config cannot point a run at another
+    ledger, lake or bucket, which would let a Launchpad user export outside custody."""
+    fixed = {}
+    for key, resource in resources.items():
+        value = resource.process_config_and_initialize()  # secrets from EnvVars resolved here
+        fixed[key] = dg.ResourceDefinition(
+            resource_fn=lambda _, value=value: value,
+            config_schema={},
+            description=f"{(type(resource).__doc__ or '').splitlines()[0]} Set by the code "
+            "location's environment; not configurable per run.",
+        )
+    return fixed
+
+
 def delivery_resource() -> DeliveryResource:
     """The evidence bucket of KEEPTRUSTS_EVIDENCE_S3_URL (s3://bucket/prefix), if any."""
     url = os.environ.get("KEEPTRUSTS_EVIDENCE_S3_URL")
@@ -111,33 +96,12 @@ def delivery_resource() -> DeliveryResource:
 def build_definitions() -> dg.Definitions:
     """Everything in the code location; plain, so tests and `kt` can build it as often as needed."""
     delivery = delivery_resource()
-    assets = [*lake_assets, *evidence_assets_for(delivery.bucket is not None)]
-    return dg.Definitions(
-        assets=dg.with_source_code_references(assets),
-        jobs=[
-            lake_job,
-            export_job,
-            export_expiry_job,
-            lake_retention_job,
-            *evidence_jobs.values(),
-            custody_checkpoint_job,
-        ],
-        schedules=[
-            lake_daily_schedule,
-            export_expiry_schedule,
-            lake_retention_schedule,
-            custody_checkpoint_schedule,
-            *evidence_schedules,
-            *delivery_schedules(),
-        ],
-        sensors=[
-            export_inbox_sensor,
-            export_completed_sensor,
-            export_failed_sensor,
-            evidence_catch_up_sensor,
-            export_worker_monitor_sensor,
-        ],
-        resources=build_resources(delivery),
+    return dg.Definitions.merge(
+        lake_definitions(),
+        exports_definitions(),
+        evidence_definitions(delivered=delivery.bucket is not None),
+        custody_definitions(),
+        dg.Definitions(resources=fixed_for_every_run(build_resources(delivery))),
     )
 
 

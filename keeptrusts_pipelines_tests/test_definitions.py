@@ -218,3 +218,29 @@ def test_run_actors_name_the_backfill_schedule_or_sensor() -> None:
         "dagster:sensor:evidence_catch_up_sensor"
     )
     assert run_actor({"keeptrusts/actor": "token:alice", "dagster/backfill": "b"}) == "token:alice"
+
+
+@pytest.mark.parametrize(
+    ("resource", "field", "value"),
+    [
+        ("custody", "url", "sqlite:////tmp/another-ledger.db"),
+        ("exports", "root", "/tmp/elsewhere"),
+        ("lake", "root", "/tmp/another-lake"),
+        ("delivery", "bucket", "attacker-bucket"),
+    ],
+)
+def test_run_config_cannot_point_a_run_at_another_ledger_lake_or_bucket(
+    keeptrusts_home: Path, resource: str, field: str, value: str
+) -> None:
+    job = build_definitions().resolve_job_def("export_job")
+    run_config = {
+        "ops": {
+            "export_artifact": {"config": {"window_from": "2026-05-01", "window_to": "2026-05-01"}}
+        },
+        "resources": {resource: {"config": {field: value}}},
+    }
+
+    with pytest.raises(dg.DagsterInvalidConfigError, match=f'unexpected config entry "{field}"'):
+        dg.validate_run_config(job, run_config)
+    del run_config["resources"]
+    assert dg.validate_run_config(job, run_config)

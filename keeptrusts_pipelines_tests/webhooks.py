@@ -8,8 +8,9 @@ from typing import ClassVar
 
 import dagster as dg
 
-from keeptrusts_pipelines.definitions import build_definitions
+from keeptrusts_pipelines.definitions import build_resources
 from keeptrusts_pipelines.defs.instance import local_instance
+from keeptrusts_pipelines.defs.resources import WebhookResource
 from keeptrusts_pipelines.defs.sensors import export_completed_sensor, export_failed_sensor
 
 
@@ -47,12 +48,12 @@ def running_receiver() -> Iterator[str]:
 def notify_run(result: dg.ExecuteInProcessResult, url: str, secret: str = "s3cret") -> None:
     """Run the completion or failure sensor on `result`'s run, posting to `url`."""
     instance = local_instance()
-    resources = build_definitions().resources
+    resources = build_resources()
     hooked = {
         "exports": resources["exports"],
         "evidence": resources["evidence"],
         "custody": resources["custody"],
-        "webhook": type(resources["webhook"])(url=url, secret=secret),
+        "webhook": WebhookResource(url=url, secret=secret),
     }
     run = instance.get_run_by_id(result.run_id)
     if result.success:
