@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from keeptrusts_pipelines.exports.redaction import RedactionConfig
 
 DEFAULT_HOME = "./var"
+DEFAULT_PART_BYTES = 1 << 30
 
 
 def keeptrusts_home() -> Path:
@@ -35,9 +36,6 @@ def exports_root(home: Path | None = None) -> Path:
 
 def export_part_bytes() -> int:
     """`KEEPTRUSTS_EXPORT_PART_BYTES` (default 1 GiB): beyond this an export is split into parts."""
-    # Imported here: the Dagster code location reads these settings without the export engine.
-    from keeptrusts_pipelines.exports.engine import DEFAULT_PART_BYTES
-
     text = os.environ.get("KEEPTRUSTS_EXPORT_PART_BYTES", str(DEFAULT_PART_BYTES))
     if not text.isdigit() or int(text) < 1024:
         raise ConfigurationError(

@@ -1,7 +1,9 @@
 """`compliance-all`: the evidence bundle, a reproducible BagIt tar.gz.
 
-Payload under `data/`: the framework reports, the PDF report, events, escalations and config
-history (JSONL, redacted unless raw content was asked for). At the bag's root, beside the
+Payload under `data/`: every format the registry gives a `bundle_file` (exports/formats.py:
+each framework catalog's report, the PDF report, the events as JSONL, and any plug-in's), made
+by its own producer over the bundle's window and filters, then escalations and config history
+(JSONL); all redacted unless raw content was asked for. At the bag's root, beside the
 BagIt files, `manifest.json`: the request, generator and code version, every artifact with
 its bytes, sha256, records and media type, and every lake partition read with its data
 version. Nothing run-specific (export id, times, run id) goes inside: that is the
@@ -18,32 +20,28 @@ from pathlib import Path
 
 import polars as pl
 
+from keeptrusts_pipelines.errors import ConfigurationError
 from keeptrusts_pipelines.evidence.bag import pack, write_bag_files
 from keeptrusts_pipelines.evidence.code_version import GENERATOR, code_version, generator_version
-from keeptrusts_pipelines.exports.engine import run_export, shown_filters
+from keeptrusts_pipelines.exports.engine import Written, produce, shown_filters
+from keeptrusts_pipelines.exports.formats import bundle_members, format_named
+from keeptrusts_pipelines.exports.naming import artifact_stem
 from keeptrusts_pipelines.exports.reader import PartitionRead
 from keeptrusts_pipelines.exports.redaction import Redaction
 from keeptrusts_pipelines.exports.writers import shape
 from keeptrusts_pipelines.lake.files import sha256_of
 from keeptrusts_pipelines.lake.layout import LakeLayout
 from keeptrusts_pipelines.model.export_request import ExportRequest
-from keeptrusts_pipelines.reports.frameworks import catalog_paths, evaluate, framework
-from keeptrusts_pipelines.reports.pdf import (
-    lake_hash,
-    redaction_facts,
-    shown_text,
-    write_report_pdf,
-)
+from keeptrusts_pipelines.reports.pdf import lake_hash, shown_text
 from keeptrusts_pipelines.reports.scope import Scope, open_scope
 
 MANIFEST = "manifest.json"
-MEDIA_TYPES = {
-    ".json": "application/json",
-    ".jsonl": "application/x-ndjson",
-    ".pdf": "application/pdf",
-}
 BATCH_ROWS = 50_000
-PACKAGED_FRAMEWORKS = ("aesia", "aepd", "ens")
+# A member is one file, however large.
+UNSPLIT_BYTES = 1 << 62
+EVENT_COUNT = "SELECT count(*) AS events FROM events"
+# The bundle's own data beside its member formats.
+ESCALATIONS_FILE, CONFIG_HISTORY_FILE = "escalations.jsonl", "config-history.jsonl"
 
 
 @dataclass(frozen=True)
@@ -54,20 +52,20 @@ class Bundle:
     manifest: dict
 
 
-def framework_report(name: str, scope: Scope, redaction: Redaction | None = None) -> bytes:
-    """A framework's JSON report, with the generator that made it; the same for the same lake.
-
-    With `redaction`, every text in it (figures, the ids to cross-reference, the filters) is
-    redacted, user filters pseudonymised, and the report says under which rules.
-    """
-    report = evaluate(framework(name), scope)
-    if redaction is not None:
-        window = report.pop("window")
-        report = {"window": window, **redaction.document(report, identity_keys={"user"})}
-        report["redaction"] = redaction_facts(redaction)
-    report["generator"] = {"name": GENERATOR, "version": generator_version()}
-    report["code_version"] = code_version()
-    return (json.dumps(report, indent=2, ensure_ascii=False) + "\n").encode()
+def write_bundle_artifact(
+    request: ExportRequest,
+    layout: LakeLayout,
+    staging: Path,
+    export_id: str | None,
+    started: datetime,
+    redaction: Redaction | None = None,
+) -> Written:
+    """`compliance-all`'s producer: the bundle packed into one part; records are the events
+    it covers."""
+    part = staging / "part-0001"
+    bag = staging / "bundle" / artifact_stem(request)
+    bundle = write_bundle(request, layout, bag, part, started, redaction)
+    return Written([part], [sha256_of(part)], bundle.records, bundle.partitions, bundle.warnings)
 
 
 def _scope_jsonl(
@@ -87,27 +85,6 @@ def _scope_jsonl(
     return records
 
 
-def _events_jsonl(
-    request: ExportRequest,
-    layout: LakeLayout,
-    scratch: Path,
-    now: datetime,
-    redaction: Redaction | None,
-):
-    """The window's events through the export engine: the same rows and redaction as a jsonl
-    export of the same request, under the bundle's pseudonym key."""
-    events = replace(request, format="jsonl", export_type="events", name=None)
-    return run_export(
-        events,
-        layout,
-        scratch,
-        export_id="events",
-        now=lambda: now,
-        part_bytes=1 << 62,
-        redaction=redaction,
-    )
-
-
 def write_bundle(
     request: ExportRequest,
     layout: LakeLayout,
@@ -119,38 +96,48 @@ def write_bundle(
     """Build the bag in the folder `bag` (its name is the archive's top folder), pack it as
     `target`. Every part is redacted by the one `redaction` (None: raw content), so a person
     has the same alias in all of them."""
-    scratch = bag.parent
     data = bag / "data"
     data.mkdir(parents=True)
     records: dict[str, int | None] = {}
+    media_types: dict[str, str] = {}
+    for entry in bundle_members():
+        name = str(entry.bundle_file)
+        if name in records or name in (ESCALATIONS_FILE, CONFIG_HISTORY_FILE):
+            raise ConfigurationError(
+                f"format {entry.name}: its bundle_file {name!r} is another part's; rename it"
+            )
+        # Each member covers the bundle's window and filters; the run-specific id stays out.
+        member = replace(request, format=entry.name, export_type="events", name=None)
+        staging = bag.parent / f"member-{entry.name}"
+        staging.mkdir()
+        written = produce(entry, member, layout, staging, None, now, UNSPLIT_BYTES, redaction)
+        if len(written.parts) != 1:
+            raise ConfigurationError(
+                f"format {entry.name}: wrote {len(written.parts)} files; a bundle member is one"
+            )
+        shutil.move(written.parts[0], data / name)
+        records[name], media_types[name] = written.records, entry.media_type
     with open_scope(request, layout, now) as scope:
-        frameworks = [n for n in PACKAGED_FRAMEWORKS if n in catalog_paths()]
-        for name in frameworks:
-            report = framework_report(name, scope, redaction)
-            (data / f"compliance-{name}.json").write_bytes(report)
-            records[f"compliance-{name}.json"] = None
-        summary = write_report_pdf(scope, data / "report.pdf", redaction=redaction)
-        records["report.pdf"] = summary["key_metrics"]["events"]
-        records["escalations.jsonl"] = _scope_jsonl(
+        records[ESCALATIONS_FILE] = _scope_jsonl(
             scope,
             "SELECT escalation_id AS id, * EXCLUDE (escalation_id) FROM escalations "
             "ORDER BY opened_at, escalation_id",
             "escalations",
-            data / "escalations.jsonl",
+            data / ESCALATIONS_FILE,
             redaction,
         )
-        records["config-history.jsonl"] = _scope_jsonl(
+        records[CONFIG_HISTORY_FILE] = _scope_jsonl(
             scope,
             "SELECT config_version AS id, created_at, gateway, author, summary, policies, sha256 "
             "FROM config_versions WHERE in_window ORDER BY created_at, config_version",
             "config-history",
-            data / "config-history.jsonl",
+            data / CONFIG_HISTORY_FILE,
             redaction,
         )
+        lines = format_named("jsonl").media_type
+        media_types[ESCALATIONS_FILE] = media_types[CONFIG_HISTORY_FILE] = lines
+        events = scope.run(EVENT_COUNT)[0]["events"]
         partitions, warnings, content_hash = scope.partitions, scope.warnings, lake_hash(scope)
-    events = _events_jsonl(request, layout, scratch / "events", now, redaction)
-    shutil.move(events.artifact, data / "events.jsonl")
-    records["events.jsonl"] = events.records
 
     manifest = {
         "manifest_version": 1,
@@ -170,7 +157,7 @@ def write_bundle(
                 "bytes": (data / name).stat().st_size,
                 "sha256": sha256_of(data / name),
                 "records": records[name],
-                "media_type": MEDIA_TYPES[Path(name).suffix],
+                "media_type": media_types[name],
             }
             for name in sorted(records)
         ],
@@ -185,4 +172,4 @@ def write_bundle(
     (bag / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
     write_bag_files(bag, f"Compliance evidence {request.window.describe()}", [MANIFEST])
     pack(bag, target)
-    return Bundle(events.records, partitions, warnings, manifest)
+    return Bundle(events, partitions, warnings, manifest)

@@ -22,12 +22,11 @@ import yaml
 from cron_descriptor import Options, get_description
 from cronsim import CronSim, CronSimError
 
-from keeptrusts_pipelines.errors import ConfigurationError
+from keeptrusts_pipelines.errors import ConfigurationError, ExportRequestError
+from keeptrusts_pipelines.exports.formats import format_named
 from keeptrusts_pipelines.lake.files import atomic_path
 from keeptrusts_pipelines.model.export_request import (
     EVENT_FILTERS,
-    REPORT_FORMATS,
-    TABULAR_FORMATS,
     ExportRequest,
     Filters,
     Window,
@@ -197,9 +196,13 @@ def parse_entry(index: int, raw: object, where: Path) -> Delivery:
         ) from None
     formats = raw.get("formats") or raw.get("format") or []
     formats = [formats] if isinstance(formats, str) else list(formats)
-    known = TABULAR_FORMATS + REPORT_FORMATS
-    if not formats or any(f not in known for f in formats):
-        raise ConfigurationError(f"{label}: formats {formats!r}; use some of {', '.join(known)}")
+    if not formats:
+        raise ConfigurationError(f"{label}: formats: missing; give one or more, e.g. [csv, pdf]")
+    for file_format in formats:
+        try:
+            format_named(str(file_format), "formats")
+        except ExportRequestError as error:
+            raise ConfigurationError(f"{label}: {error}") from None
     filters = raw.get("filters") or {}
     unknown = [f for f in filters if f not in EVENT_FILTERS]
     if unknown:

@@ -1,6 +1,8 @@
 """Run an export: read the window from the lake, redact, write, record what was done.
 
-Plain Python + DuckDB + Polars; no Dagster.
+The engine writes rows (the tabular formats) itself; any other format's producer comes from
+the format registry (exports/formats.py), so reports and bundles build on the engine without
+the engine knowing them. Plain Python + DuckDB + Polars; no Dagster.
 """
 
 import secrets
@@ -15,6 +17,7 @@ import polars as pl
 from keeptrusts_pipelines.evidence.code_version import GENERATOR, code_version, generator_version
 from keeptrusts_pipelines.evidence.provenance import statement, write_provenance
 from keeptrusts_pipelines.exports.folder import RECORD_FILE, ExportFolder
+from keeptrusts_pipelines.exports.formats import ExportFormat, FormatKind, Shaping, format_named
 from keeptrusts_pipelines.exports.naming import artifact_extension, artifact_stem
 from keeptrusts_pipelines.exports.parts import PartFiles, publish
 from keeptrusts_pipelines.exports.reader import PartitionRead, Plan, export_rows, plan_export
@@ -22,15 +25,10 @@ from keeptrusts_pipelines.exports.redaction import Redaction, RedactionConfig
 from keeptrusts_pipelines.exports.writers import shape, writer_for
 from keeptrusts_pipelines.lake.files import sha256_of
 from keeptrusts_pipelines.lake.layout import LakeLayout
-from keeptrusts_pipelines.model.export_request import (
-    TABULAR_FORMATS,
-    ExportRequest,
-    rfc3339,
-    validate,
-)
+from keeptrusts_pipelines.model.export_request import ExportRequest, rfc3339, validate
+from keeptrusts_pipelines.settings import DEFAULT_PART_BYTES, redaction_config
 
 METADATA_FILE = RECORD_FILE
-DEFAULT_PART_BYTES = 1 << 30
 BATCH_ROWS = 50_000
 EMPTY_WARNING = (
     "No records matched: widen the time window, relax the filters, or check that traffic "
@@ -72,11 +70,29 @@ class Written:
     warnings: list[str]
 
 
+def produce(
+    entry: ExportFormat,
+    request: ExportRequest,
+    layout: LakeLayout,
+    staging: Path,
+    export_id: str | None,
+    started: datetime,
+    part_bytes: int,
+    redaction: Redaction | None,
+) -> Written:
+    """Write `request` in the format `entry` into `staging`: rows through the engine's stream,
+    anything else through the format's producer. `export_id` is None inside a bundle."""
+    if entry.kind is FormatKind.TABULAR:
+        return _write_tabular(request, layout, staging, export_id, started, part_bytes, redaction)
+    producer = entry.load_producer()
+    return producer(request, layout, staging, export_id, started, redaction)  # type: ignore[return-value]
+
+
 def _write_tabular(
     request: ExportRequest,
     layout: LakeLayout,
     staging: Path,
-    export_id: str,
+    export_id: str | None,
     started: datetime,
     part_bytes: int,
     redaction: Redaction | None,
@@ -121,7 +137,7 @@ def _prepared_batches(
         # CSV holds nested values as JSON: the streamed query marks the rows whose nested
         # texts the screen picks out, and only those are read back from the JSON and redacted.
         nested = {c: schema[c] for c in redacted if isinstance(schema[c], pl.List)}
-        nested = nested if request.format == "csv" else {}
+        nested = nested if _flat(request) else {}
         marks = [
             redaction.nested_candidates(c, dtype).alias(CANDIDATES_PREFIX + c)
             for c, dtype in nested.items()
@@ -143,6 +159,11 @@ def _prepared_batches(
 CANDIDATES_PREFIX = "\x00candidates "
 
 
+def _flat(request: ExportRequest) -> bool:
+    """Whether the format holds nested values as JSON text (CSV)."""
+    return format_named(request.format).shaping is Shaping.FLAT
+
+
 def _redacted(
     batch: pl.DataFrame,
     request: ExportRequest,
@@ -151,7 +172,7 @@ def _redacted(
 ) -> pl.DataFrame:
     """A shaped batch redacted. In CSV what redaction changed is shaped again: nested values
     encoded as JSON, a cell a spreadsheet would run as a formula neutralised."""
-    if request.format != "csv":
+    if not _flat(request):
         return redaction.apply(batch, request.export_type)
     marks = [CANDIDATES_PREFIX + c for c in nested]
     values, changed = redaction.redact(batch.drop(*marks, *nested), request.export_type)
@@ -214,8 +235,6 @@ def _redaction(request: ExportRequest, given: RedactionConfig | Redaction | None
         return given
     if given is None:
         # Front doors that pass no settings get them here (read once, at this door).
-        from keeptrusts_pipelines.settings import redaction_config
-
         given = redaction_config()
     return given.start()
 
@@ -235,16 +254,9 @@ def _run_in(
     session = _redaction(request, redaction)
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
+    entry = format_named(request.format)
     try:
-        if request.format in TABULAR_FORMATS:
-            written = _write_tabular(
-                request, layout, staging, export_id, started, part_bytes, session
-            )
-        else:
-            # Reports and bundles build on the engine, so they are imported only when asked for.
-            from keeptrusts_pipelines.reports.artifacts import write_report_artifact
-
-            written = write_report_artifact(request, layout, staging, export_id, started, session)
+        written = produce(entry, request, layout, staging, export_id, started, part_bytes, session)
         folder.artifacts.mkdir(exist_ok=True)
         artifact = publish(
             written.parts, folder.artifacts, artifact_stem(request), artifact_extension(request)
@@ -278,7 +290,7 @@ def _run_in(
         expires_at=rfc3339(completed + ttl) if ttl else None,
         redaction=session.facts() if session else None,
     )
-    if request.format == "compliance-all":
+    if entry.provenance:
         predicate = {
             "export_id": export_id,
             "request": {**request.describe(), "filters": shown_filters(request, session)},

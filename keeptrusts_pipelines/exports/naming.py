@@ -2,17 +2,9 @@
 
 import re
 
+from keeptrusts_pipelines.exports.formats import FormatKind, format_named
 from keeptrusts_pipelines.model.export_request import ExportRequest
 
-EXTENSIONS = {
-    "csv": "csv",
-    "json": "json",
-    "jsonl": "jsonl",
-    "parquet": "parquet",
-    "pdf": "pdf",
-    "transcript-pdf": "pdf",
-    "compliance-all": "tar.gz",
-}
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -23,20 +15,22 @@ def safe_name(name: str) -> str:
 
 
 def artifact_stem(request: ExportRequest) -> str:
+    """The user's name, else the window and what it holds: the export type for rows
+    (`_escalations`; none for events), the format's label for a report or bundle
+    (`_transcripts`, `_compliance-all`)."""
     if request.name:
         return safe_name(request.name)
     window = request.window
     stem = f"kt_{window.first_day.isoformat()}_to_{window.last_day.isoformat()}"
-    if request.format == "transcript-pdf":
-        return f"{stem}_transcripts"
-    if request.format.startswith("compliance-"):
-        return f"{stem}_{request.format}"  # kt_2026-05-01_to_2026-05-31_compliance-all
+    entry = format_named(request.format)
+    if entry.kind is not FormatKind.TABULAR:
+        return f"{stem}{entry.label}"  # kt_2026-05-01_to_2026-05-31_compliance-all
     return stem if request.export_type == "events" else f"{stem}_{request.export_type}"
 
 
 def artifact_extension(request: ExportRequest) -> str:
-    """`csv`, …, `pdf`, `tar.gz` for the bundle, `json` for a framework report."""
-    return EXTENSIONS.get(request.format, "json")
+    """The format's extension: `csv`, …, `pdf`, `tar.gz` for the bundle."""
+    return format_named(request.format).extension
 
 
 def artifact_name(request: ExportRequest) -> str:

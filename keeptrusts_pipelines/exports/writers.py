@@ -1,4 +1,8 @@
-"""Format writers: each turns a stream of shaped record batches into one file."""
+"""Format writers: each turns a stream of shaped record batches into one file.
+
+A writer is made as `Writer(header, records_key)` for each part file (the producer of a tabular
+format in exports/formats.py); how its rows are shaped is its format's entry's `shaping`.
+"""
 
 import json
 from collections.abc import Sequence
@@ -6,6 +10,8 @@ from typing import BinaryIO, Protocol
 
 import polars as pl
 import pyarrow.parquet as pq
+
+from keeptrusts_pipelines.exports.formats import FormatKind, Shaping, format_named
 
 RFC3339_MICROS = "%Y-%m-%dT%H:%M:%S%.6fZ"
 # A cell starting with one of these would run as a formula in a spreadsheet.
@@ -24,13 +30,14 @@ class FormatWriter(Protocol):
 
 
 def shape(frame: pl.LazyFrame, file_format: str, redacted: Sequence[str] = ()) -> pl.LazyFrame:
-    """Rows as the format shows them: text formats get RFC 3339 times; CSV gets nested values
-    as JSON and no cell a spreadsheet would run, except in the `redacted` columns, which
-    `neutralise_formulas` treats once redaction has run."""
-    if file_format == "parquet":
+    """Rows as the format shows them (its entry's shaping): text formats get RFC 3339 times;
+    flat ones (CSV) get nested values as JSON and no cell a spreadsheet would run, except in
+    the `redacted` columns, which `neutralise_formulas` treats once redaction has run."""
+    shaping = format_named(file_format).shaping
+    if shaping is Shaping.TYPED:
         return frame
     frame = _times_as_text(frame)
-    if file_format != "csv":
+    if shaping is not Shaping.FLAT:
         return frame
     frame = _nested_as_json(frame)
     text = [name for name, dtype in frame.collect_schema().items() if dtype == pl.String]
@@ -83,6 +90,9 @@ def neutralise_formulas(frame: pl.LazyFrame, columns: Sequence[str]) -> pl.LazyF
 class CsvWriter:
     """RFC 4180 CSV (UTF-8, CRLF), header first, formulas neutralised."""
 
+    def __init__(self, header: dict[str, object], records_key: str) -> None:
+        pass  # a CSV file has no header object
+
     def begin(self, handle: BinaryIO) -> None:
         self.handle, self.header_written = handle, False
 
@@ -99,6 +109,9 @@ class CsvWriter:
 
 class JsonlWriter:
     """One JSON object per line."""
+
+    def __init__(self, header: dict[str, object], records_key: str) -> None:
+        pass  # lines only: the export's facts are in its record
 
     def begin(self, handle: BinaryIO) -> None:
         self.handle = handle
@@ -135,6 +148,9 @@ class JsonWriter:
 class ParquetWriter:
     """Parquet with fixed settings, so the same rows give the same bytes."""
 
+    def __init__(self, header: dict[str, object], records_key: str) -> None:
+        pass  # columns only: the export's facts are in its record
+
     def begin(self, handle: BinaryIO) -> None:
         self.handle, self.writer = handle, None
 
@@ -150,10 +166,8 @@ class ParquetWriter:
 
 
 def writer_for(file_format: str, header: dict[str, object], records_key: str) -> FormatWriter:
-    if file_format == "csv":
-        return CsvWriter()
-    if file_format == "jsonl":
-        return JsonlWriter()
-    if file_format == "json":
-        return JsonWriter(header, records_key)
-    return ParquetWriter()
+    """A new writer of a tabular format, for one part file."""
+    entry = format_named(file_format)
+    if entry.kind is not FormatKind.TABULAR:
+        raise ValueError(f"{file_format} is a {entry.kind} format, not rows; it has no writer")
+    return entry.load_producer()(header, records_key)  # type: ignore[return-value]

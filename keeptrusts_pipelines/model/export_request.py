@@ -15,25 +15,16 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstr
 from pydantic import ValidationError as PydanticValidationError
 
 from keeptrusts_pipelines.errors import ExportRequestError
+from keeptrusts_pipelines.exports.formats import (
+    FormatKind,
+    format_named,
+    format_names,
+    formats_help,
+)
 from keeptrusts_pipelines.model.schema import ACTIONS, RESULTS, SEVERITIES, VERDICTS
+from keeptrusts_pipelines.reports.catalogs import catalog_paths
 
 EXPORT_TYPES = ("events", "escalations", "config-history", "conversations")
-TABULAR_FORMATS = ("csv", "json", "jsonl", "parquet")
-# Reports over the events of a window; `compliance-<framework>` names a control catalog.
-REPORT_FORMATS = (
-    "pdf",
-    "transcript-pdf",
-    "compliance-aesia",
-    "compliance-aepd",
-    "compliance-ens",
-    "compliance-all",
-)
-# How help texts list the formats.
-FORMATS_HELP = (
-    "csv, json, jsonl, parquet; pdf, transcript-pdf; compliance-aesia, compliance-aepd, "
-    "compliance-ens (or another catalog's compliance-<name>), compliance-all."
-)
-_FRAMEWORK_FORMAT = re.compile(r"^compliance-[a-z0-9][a-z0-9-]*$")
 QUICK_RANGES = {
     "24h": timedelta(hours=24),
     "7d": timedelta(days=7),
@@ -250,39 +241,34 @@ def _check_values(field_name: str, values: tuple[str, ...], allowed: tuple[str, 
 
 def known_frameworks() -> tuple[str, ...]:
     """The framework catalogs there are now: the packaged ones and KEEPTRUSTS_FRAMEWORKS_DIR's."""
-    # Imported here, not at module load: reports/ builds on this module (the import would be
-    # circular) and pulls in DuckDB; and the folder's catalogs are a fact of the moment.
-    from keeptrusts_pipelines.reports.frameworks import catalog_paths
-
     return tuple(catalog_paths())
+
+
+def __getattr__(name: str) -> Any:
+    """`TABULAR_FORMATS`, `REPORT_FORMATS` (reports and bundles) and `FORMATS_HELP`, read from
+    the format registry when asked for, so they hold the plug-ins and catalogs of the moment."""
+    if name == "TABULAR_FORMATS":
+        return format_names(FormatKind.TABULAR)
+    if name == "REPORT_FORMATS":
+        return format_names(FormatKind.REPORT, FormatKind.BUNDLE)
+    if name == "FORMATS_HELP":
+        return formats_help()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def validate(request: ExportRequest, frameworks: Collection[str] | None = None) -> ExportRequest:
     """Check what can be checked without the lake; raise ExportRequestError naming the field.
 
-    `compliance-<name>` needs a catalog `name` among `frameworks` (default: the catalogs there
-    are now, see known_frameworks)."""
+    The format is one of the registry's (exports/formats.py); `compliance-<name>` needs a
+    catalog `name` among `frameworks` (default: the catalogs there are now)."""
     _check_plain_values(request)
     if request.export_type not in EXPORT_TYPES:
         raise ExportRequestError(
             "type",
             f"unknown type {_shown(request.export_type)}; use one of {', '.join(EXPORT_TYPES)}",
         )
-    formats = TABULAR_FORMATS + REPORT_FORMATS
-    if request.format not in formats and not _FRAMEWORK_FORMAT.match(request.format):
-        raise ExportRequestError(
-            "format", f"unknown format {_shown(request.format)}; use one of {', '.join(formats)}"
-        )
-    if request.format not in formats:  # compliance-<name> of a catalog outside the package
-        name = request.format.removeprefix("compliance-")
-        known = sorted(known_frameworks() if frameworks is None else frameworks)
-        if name not in known:
-            raise ExportRequestError(
-                "format",
-                f"no framework catalog {_shown(name)}; the catalogs hold "
-                f"{', '.join(known) or 'none'} (add {name}.yaml to KEEPTRUSTS_FRAMEWORKS_DIR)",
-            )
-    if request.format not in TABULAR_FORMATS and request.export_type != "events":
+    entry = format_named(request.format, "format", frameworks)
+    if entry.kind is not FormatKind.TABULAR and request.export_type != "events":
         raise ExportRequestError(
             "type",
             f"{request.format} reports cover decision events; use --type events (the default)",

@@ -13,7 +13,6 @@ or in `KEEPTRUSTS_FRAMEWORKS_DIR`: no code.
 from __future__ import annotations
 
 import operator
-import os
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -23,9 +22,9 @@ import yaml
 
 from keeptrusts_pipelines.errors import ConfigurationError
 from keeptrusts_pipelines.queries import SQL_DIR
+from keeptrusts_pipelines.reports.catalogs import catalog_paths
 from keeptrusts_pipelines.reports.scope import Scope
 
-PACKAGED = Path(__file__).with_name("frameworks")
 SAMPLE_SIZE = 10
 OPERATORS = {
     "==": operator.eq,
@@ -134,14 +133,6 @@ def load_framework(path: Path) -> Framework:
         sample_size=int(document.get("sample_size", SAMPLE_SIZE)),
         prepare=tuple(_sql(reference, path) for reference in document.get("prepare") or []),
     )
-
-
-def catalog_paths() -> dict[str, Path]:
-    """Every framework by name: the packaged ones, then those of KEEPTRUSTS_FRAMEWORKS_DIR."""
-    folders = [PACKAGED]
-    if os.environ.get("KEEPTRUSTS_FRAMEWORKS_DIR"):
-        folders.append(Path(os.environ["KEEPTRUSTS_FRAMEWORKS_DIR"]))
-    return {path.stem: path for folder in folders for path in sorted(folder.glob("*.yaml"))}
 
 
 @cache

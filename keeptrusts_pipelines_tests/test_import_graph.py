@@ -1,0 +1,174 @@
+"""The package's imports, read from the source with `ast`: layers without cycles, and no front
+door's library below the service layer.
+
+What counts:
+- Module-level imports form a DAG. So do all imports together, those inside functions too: a
+  function-level import may defer a costly library until a command needs it, but it may not
+  close a cycle (an import that points back up is a dependency in the wrong direction, however
+  late it runs). Imports under `if TYPE_CHECKING:` are left out: they never run.
+- Below the service layer (everything but cli/, api/, defs/, definitions.py and service/) no
+  module imports dagster (or a dagster_* library), typer or rich, at any level, not even for
+  type checking: the engine, reports, evidence and the model are plain Python that every door
+  shares.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import keeptrusts_pipelines
+
+PACKAGE = Path(keeptrusts_pipelines.__file__).parent
+NAME = PACKAGE.name
+# The service layer and the doors above it; every other module is below it.
+ABOVE_SERVICE = ("cli", "api", "defs", "definitions", "service")
+FRONT_DOOR_LIBRARIES = ("dagster", "typer", "rich")
+
+
+def module_names() -> dict[str, Path]:
+    """Every module of the package by dotted name (a package by its `__init__.py`)."""
+    modules = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        modules[".".join(parts)] = path
+    return modules
+
+
+MODULES = module_names()
+
+
+def _is_type_checking(node: ast.If) -> bool:
+    test = node.test
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def imported_names(
+    module: str, module_level_only: bool, type_checking_too: bool = False
+) -> set[str]:
+    """Dotted names `module` imports (`from a import b` gives `a.b`), relative ones resolved;
+    those under `if TYPE_CHECKING:` only with `type_checking_too`."""
+    path = MODULES[module]
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    names: set[str] = set()
+
+    def visit(node: ast.AST) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.If) and _is_type_checking(child) and not type_checking_too:
+                for other in child.orelse:
+                    visit(other)
+                continue
+            if module_level_only and isinstance(
+                child, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda
+            ):
+                continue
+            if isinstance(child, ast.Import):
+                names.update(alias.name for alias in child.names)
+            elif isinstance(child, ast.ImportFrom):
+                base = child.module or ""
+                if child.level:
+                    anchor = package.split(".")[: len(package.split(".")) - child.level + 1]
+                    base = ".".join([*anchor, base] if base else anchor)
+                names.update(f"{base}.{alias.name}" for alias in child.names)
+                names.add(base)
+            visit(child)
+
+    visit(ast.parse(path.read_text(encoding="utf-8"), str(path)))
+    return names
+
+
+def _own_module(name: str) -> str | None:
+    """The package's module a dotted name lies in (`a.b.function` → `a.b`), if any."""
+    while name and name not in MODULES:
+        name = name.rpartition(".")[0]
+    return name or None
+
+
+def import_graph(module_level_only: bool) -> dict[str, set[str]]:
+    graph = {}
+    for module in MODULES:
+        targets = {_own_module(n) for n in imported_names(module, module_level_only)}
+        # A package's `__init__` runs on the way to any of its modules: not an edge of its own.
+        graph[module] = {t for t in targets if t and t != module and t != NAME}
+    return graph
+
+
+def a_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One cycle of `graph` as the path around it (first module repeated at the end), or None."""
+    done: set[str] = set()
+    path: list[str] = []
+    on_path: set[str] = set()
+
+    def walk(node: str) -> list[str] | None:
+        path.append(node)
+        on_path.add(node)
+        for target in sorted(graph[node]):
+            if target in on_path:
+                return [*path[path.index(target) :], target]
+            if target not in done:
+                found = walk(target)
+                if found:
+                    return found
+        path.pop()
+        on_path.discard(node)
+        done.add(node)
+        return None
+
+    for start in sorted(graph):
+        if start not in done:
+            found = walk(start)
+            if found:
+                return found
+    return None
+
+
+def below_service(module: str) -> bool:
+    """Whether `module` is below the service layer (the package's `__init__` is: it runs first)."""
+    parts = module.split(".")
+    return len(parts) == 1 or parts[1] not in ABOVE_SERVICE
+
+
+def test_the_walk_sees_every_layer() -> None:
+    graph = import_graph(module_level_only=False)
+    assert "keeptrusts_pipelines.exports.engine" in graph
+    assert "keeptrusts_pipelines.exports.formats" in graph["keeptrusts_pipelines.exports.engine"]
+    assert "keeptrusts_pipelines.exports.engine" in graph["keeptrusts_pipelines.evidence.bundle"]
+    assert len(graph) > 80
+    # Imports inside functions are read too (settings reads redaction rules only when asked).
+    settings, redaction = "keeptrusts_pipelines.settings", "keeptrusts_pipelines.exports.redaction"
+    assert redaction in graph[settings]
+    assert redaction not in import_graph(module_level_only=True)[settings]
+
+
+def test_the_cycle_finder_names_the_path_around_a_cycle() -> None:
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a", "d"}, "d": set()}
+    assert a_cycle(graph) == ["a", "b", "c", "a"]
+    assert a_cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_module_level_imports_form_no_cycle() -> None:
+    cycle = a_cycle(import_graph(module_level_only=True))
+    assert cycle is None, "module-level import cycle: " + " → ".join(cycle or [])
+
+
+def test_no_import_inside_a_function_closes_a_cycle() -> None:
+    cycle = a_cycle(import_graph(module_level_only=False))
+    assert cycle is None, "import cycle (through a function-level import): " + " → ".join(
+        cycle or []
+    )
+
+
+def test_nothing_below_the_service_layer_imports_dagster_typer_or_rich() -> None:
+    offending = []
+    for module in MODULES:
+        if not below_service(module):
+            continue
+        for name in imported_names(module, module_level_only=False, type_checking_too=True):
+            root = name.split(".")[0]
+            if root in FRONT_DOOR_LIBRARIES or root.startswith("dagster_"):
+                offending.append(f"{module} imports {name}")
+    assert not offending, "; ".join(sorted(offending))
