@@ -164,11 +164,17 @@ def test_a_framework_is_added_as_yaml_and_sql(
 
 
 SECTIONS = (
+    "Scope",
+    "Method",
+    "Contents",
     "Executive summary",
+    "Framework results",
+    "Policies",
     "Policy violations by type and severity",
     "Escalation timeline and resolution status",
     "Configuration change log",
-    "Appendix: raw event samples",
+    "Sign-off",
+    "Appendix: sample of events",
 )
 
 

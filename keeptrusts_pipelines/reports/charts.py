@@ -11,14 +11,18 @@ import matplotlib
 matplotlib.use("Agg")  # no display: charts are files
 import matplotlib.pyplot as plt
 
+from keeptrusts_pipelines.model.schema import SEVERITIES
+
 ACTION_COLOURS = {
     "allow": "#9bb7d4",
     "redact": "#f2c14e",
     "block": "#d1495b",
     "escalate": "#6a4c93",
 }
-SEVERITY_ORDER = ("info", "low", "medium", "high", "critical")
-SEVERITY_COLOURS = ("#c9d6df", "#9bb7d4", "#f2c14e", "#f08a4b", "#d1495b")
+# One colour per severity, in SEVERITIES' order (info … critical), light to dark.
+SEVERITY_COLOURS = dict(
+    zip(SEVERITIES, ("#c9d6df", "#9bb7d4", "#f2c14e", "#f08a4b", "#d1495b"), strict=True)
+)
 
 
 def _svg(figure: plt.Figure) -> str:
@@ -68,10 +72,11 @@ def interventions_by_policy(rows: list[dict]) -> str | None:
         totals[(row["policy"], row["severity"])] += row["events"]
     figure, axes = plt.subplots(figsize=(7.2, 0.45 * len(policies) + 0.9))
     left = [0] * len(policies)
-    for severity, colour in zip(SEVERITY_ORDER, SEVERITY_COLOURS, strict=True):
+    for severity, colour in SEVERITY_COLOURS.items():
         values = [totals[(policy, severity)] for policy in policies]
         axes.barh(policies, values, left=left, color=colour, label=severity)
         left = [a + b for a, b in zip(left, values, strict=True)]
+    axes.invert_yaxis()  # policies read top-down in the table's order
     axes.tick_params(labelsize=7)
     axes.set_xlabel("interventions", fontsize=8)
     axes.legend(fontsize=7, ncols=5, frameon=False, loc="lower left", bbox_to_anchor=(0, 1.0))
@@ -91,6 +96,8 @@ def escalation_timeline(rows: list[dict]) -> str | None:
     axes.set_xticks(range(0, len(days), step), [days[i] for i in range(0, len(days), step)])
     axes.tick_params(axis="x", labelsize=7, rotation=30)
     axes.tick_params(axis="y", labelsize=7)
-    axes.legend(fontsize=7, frameon=False)
+    axes.set_ylabel("escalations", fontsize=8)
+    # Above the plot: inside it, the legend hides the lines wherever they run high.
+    axes.legend(fontsize=7, ncols=2, frameon=False, loc="lower left", bbox_to_anchor=(0, 1.0))
     axes.spines[["top", "right"]].set_visible(False)
     return _svg(figure)

@@ -20,7 +20,9 @@ from pathlib import Path
 import jinja2
 import weasyprint
 
+from keeptrusts_pipelines.evidence.pdf_signing import signing_key_path
 from keeptrusts_pipelines.exports.redaction import Redaction
+from keeptrusts_pipelines.model.export_request import rfc3339
 from keeptrusts_pipelines.reports import charts
 from keeptrusts_pipelines.reports.scope import Scope
 from keeptrusts_pipelines.reports.summary import report_summary
@@ -55,6 +57,7 @@ def environment() -> jinja2.Environment:
     environment.globals["share"] = lambda part, whole: (
         f"{100 * part / whole:.1f}%" if whole else "n/a"
     )
+    environment.filters["number"] = lambda value: f"{value:,}"
     return environment
 
 
@@ -101,9 +104,13 @@ def write_report_pdf(
             title=shown_text(request.title, redaction) or DEFAULT_TITLE,
             description=shown_text(request.description, redaction),
             period=request.window.describe(),
+            window_start=rfc3339(request.window.start),
+            window_end=rfc3339(request.window.end),
             filters_text=filters_text(summary["filters"]),
             redaction_statement=redaction.statement() if redaction else None,
             export_id=stamp.export_id if stamp else None,
+            # A standalone report is signed by the export when a key is set; a bundle's is not.
+            signed=stamp is not None and signing_key_path() is not None,
             generated_at=stamped.isoformat().replace("+00:00", "Z") if stamp else None,
             stamped_at=stamped.strftime("%Y-%m-%dT%H:%M:%SZ"),
             lake_hash=lake_hash(scope),

@@ -1,6 +1,7 @@
--- Interventions (every action but allow) by deciding policy and severity.
+-- Interventions (every action but allow) by deciding policy and severity, severities in their
+-- order ($severities: info … critical).
 SELECT policy, severity, action, count(*) AS events
 FROM events
 WHERE action <> 'allow'
-GROUP BY ALL
-ORDER BY policy, severity, action
+GROUP BY policy, severity, action
+ORDER BY policy, list_position($severities::VARCHAR[], severity), action
