@@ -269,7 +269,7 @@ class Redaction:
             old = pl.Series(list(changed), dtype=pl.String)
             new = pl.Series([outcome[0] for outcome in changed.values()], dtype=pl.String)
             name, field_name, expression = nested.get(key, (key, None, pl.col(key)))
-            found = frame.select(expression.filter(expression.is_in(old)).value_counts())
+            found = frame.select(expression.filter(expression.is_in(old.implode())).value_counts())
             for value, times in found.to_series().struct.unnest().iter_rows():
                 for rule, n in changed[value][1]:
                     counts[rule] += n * times
@@ -346,7 +346,7 @@ class Redaction:
         picked = distinct.filter(distinct.str.contains(self.policy.screen))
         if picked.len() == 0:
             return None
-        return values.filter(values.is_in(picked))
+        return values.filter(values.is_in(picked.implode()))
 
     def redact_values(self, values: list[str | None]) -> list[str | None]:
         """Each value as the rules redact it, without the screen or what is remembered: what
@@ -389,12 +389,12 @@ class Redaction:
         old = pl.Series(list(changed), dtype=pl.String)
         new = pl.Series([outcome[0] for outcome in changed.values()], dtype=pl.String)
         counts: Counter = Counter()
-        for match, times in matches.filter(matches.is_in(old)).value_counts().iter_rows():
+        for match, times in matches.filter(matches.is_in(old.implode())).value_counts().iter_rows():
             for rule, n in changed[match][1]:
                 counts[rule] += n * times
         frame = pl.DataFrame({"value": values, "found": found}).with_columns(
             matches=pl.col("found").list.len(),
-            changed=pl.col("found").list.eval(pl.element().is_in(old)).list.sum(),
+            changed=pl.col("found").list.eval(pl.element().is_in(old.implode())).list.sum(),
             match=pl.col("found").list.first(),
         )
         single = (pl.col("matches") == 1) & (pl.col("changed") == 1)
@@ -564,7 +564,7 @@ class Redaction:
             known.update(aliases)
         old = pl.Series(distinct, dtype=pl.String)
         new = pl.Series([known[v] for v in distinct], dtype=pl.String)
-        changed = int(values.is_in(old).sum())
+        changed = int(values.is_in(old.implode()).sum())
         return values.replace(old, new), Counter({IDENTITY_COUNT: changed})
 
 
@@ -588,7 +588,7 @@ def _mapping(
     if len(distinct) == values.len() - values.null_count():  # each value once
         occurrences = ((value, 1) for value in changed)
     else:
-        occurrences = values.filter(values.is_in(old)).value_counts().iter_rows()
+        occurrences = values.filter(values.is_in(old.implode())).value_counts().iter_rows()
     for value, times in occurrences:
         for rule, n in changed[value][1]:
             counts[rule] += n * times
