@@ -1,35 +1,55 @@
-"""An export as numbered part files, each complete, and its publication as one artifact."""
+"""An export as numbered part files, each complete, and its publication as one artifact.
 
-import shutil
-import zipfile
+A large export is zipped while it is written, not after: the first part is written plain
+(most exports are one part, and that part is the artifact) and, once it is half full, a
+thread deflates it behind the writer; every later part is deflated as its rows stream. The
+zip is then joined from deflated parts without compressing anything again.
+"""
+
 from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
 
-from keeptrusts_pipelines.exports.sink import HashingSink
+from keeptrusts_pipelines.exports.sink import DeflatingSink, HashingSink, ThreadedSink
 from keeptrusts_pipelines.exports.writers import FormatWriter
+from keeptrusts_pipelines.exports.zip_members import FileFollower, deflate_file, join
 from keeptrusts_pipelines.lake.files import atomic_path
 
-# Fixed zip entry metadata, so the same parts always pack into the same bytes.
-ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 SAMPLE_ROWS = 1_000
+# A part already deflated, as a one-member zip (the ones `PartFiles` hands over).
+DEFLATED_SUFFIX = ".zip"
+# How full the first part is when its deflating starts. Earlier wastes work on exports that
+# stay one part; later leaves the thread behind when the part ends. At half, it catches up
+# (level-1 deflate runs faster than rows are made) before the first part ends.
+FOLLOW_FROM = 0.5
 
 
 class PartFiles:
     """Writes batches to `staging/part-0001`, …, starting a new part before one would pass
-    `part_bytes` (a part exceeds it only when a single row is larger)."""
+    `part_bytes` (a part exceeds it only when a single row is larger).
+
+    `close` returns the plain part of a one-part export, or every part deflated
+    (`part-0001.zip`, …) to be joined into a zip by `publish`."""
 
     def __init__(self, staging: Path, new_writer: Callable[[], FormatWriter], part_bytes: int):
         self.staging, self.new_writer, self.part_bytes = staging, new_writer, part_bytes
         self.paths: list[Path] = []
         self.hashes: list[str] = []
         self.bytes_per_row = 0.0
+        self.first: HashingSink | None = None
+        self.follower: FileFollower | None = None
         self._open()
 
     def _open(self) -> None:
-        self.paths.append(self.staging / f"part-{len(self.paths) + 1:04d}")
-        self.handle = HashingSink(self.paths[-1])
+        number = len(self.paths) + 1
+        if number == 1:
+            self.paths.append(self.staging / "part-0001")
+            self.first = HashingSink(self.paths[-1])
+            self.handle: ThreadedSink = self.first
+        else:
+            self.paths.append(self.staging / f"part-{number:04d}{DEFLATED_SUFFIX}")
+            self.handle = DeflatingSink(self.paths[-1])
         self.writer = self.new_writer()
         self.writer.begin(self.handle)
         self.rows_in_part = 0
@@ -37,7 +57,14 @@ class PartFiles:
     def _close(self) -> None:
         self.writer.end()
         self.handle.close()
-        self.hashes.append(self.handle.sha256())
+        if self.handle is self.first:
+            self.hashes.append(self.first.sha256())
+
+    def _follow_first(self) -> None:
+        """Start deflating the first part behind its writer."""
+        if self.follower is None and self.first is not None:
+            self.follower = FileFollower(self.first.path, self.first.path.with_suffix(".zip"))
+            self.first.follow(self.follower.advance)
 
     def write(self, frame: pl.DataFrame) -> None:
         if frame.height == 0:
@@ -45,13 +72,14 @@ class PartFiles:
             return
         offset = 0
         while offset < frame.height:
+            if self.handle is self.first and self.handle.tell() >= self.part_bytes * FOLLOW_FROM:
+                self._follow_first()
             room = self.part_bytes - self.handle.tell()
-            if room <= 0 and self.rows_in_part:
-                self._close()
-                self._open()
-                room = self.part_bytes - self.handle.tell()
             # Rows that fit, from the bytes per row seen so far (a small first slice measures it).
             fits = int(room / self.bytes_per_row) if self.bytes_per_row else SAMPLE_ROWS
+            if fits < 1 and self.rows_in_part:
+                self._next_part()
+                continue
             piece = frame.slice(offset, max(1, fits))
             before = self.handle.tell()
             self.writer.write(piece)
@@ -60,27 +88,42 @@ class PartFiles:
             self.rows_in_part += piece.height
             offset += piece.height
 
-    def close(self) -> list[Path]:
+    def _next_part(self) -> None:
+        ending_first = self.handle is self.first
+        if ending_first:
+            self._follow_first()  # several parts: the first is zipped too
         self._close()
-        return self.paths
+        if ending_first:
+            self.follower.finish(self.first.tell())
+        self._open()
+
+    def close(self) -> list[Path]:
+        """The parts: the plain file of a one-part export, else each part deflated."""
+        self._close()
+        if len(self.paths) == 1:
+            if self.follower is not None:
+                self.follower.cancel()  # one part: it is the artifact, unzipped
+            return self.paths
+        self.follower.wait()
+        return [self.follower.target, *self.paths[1:]]
 
 
 def publish(parts: list[Path], folder: Path, stem: str, extension: str) -> Path:
-    """Move a single part to `stem.extension`, or pack several into a reproducible `stem.zip`."""
+    """Move a single part to `stem.extension`, or join several into a reproducible `stem.zip`.
+
+    Parts named `*.zip` are already deflated (one-member zips); others are deflated here."""
     if len(parts) == 1:
         final = folder / f"{stem}.{extension}"
         parts[0].replace(final)
         return final
     final = folder / f"{stem}.zip"
-    # Fast deflate: parts are large text, and level 1 keeps most of the gain at a third the time.
-    with (
-        atomic_path(final) as path,
-        zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive,
-    ):
-        for number, part in enumerate(parts, 1):
-            info = zipfile.ZipInfo(f"{stem}.part-{number:04d}.{extension}", date_time=ZIP_EPOCH)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            with part.open("rb") as source, archive.open(info, "w") as target:
-                shutil.copyfileobj(source, target, 1 << 20)
+    members = []
+    for number, part in enumerate(parts, 1):
+        if part.suffix != DEFLATED_SUFFIX:
+            deflated = part.with_name(part.name + DEFLATED_SUFFIX)
+            deflate_file(part, deflated)
+            part = deflated
+        members.append((f"{stem}.part-{number:04d}.{extension}", part))
+    with atomic_path(final) as path, path.open("wb") as target:
+        join(members, target)
     return final

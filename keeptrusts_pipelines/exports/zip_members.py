@@ -1,0 +1,220 @@
+"""Zip members deflated while their bytes are written, and one archive joined from them.
+
+Each member is first a one-member zip of its own, which states its CRC-32 and sizes; `join`
+copies the deflated bytes of several under their final names into one archive, compressing
+nothing again. Entries carry fixed metadata, so the same contents always join into the same
+bytes — the bytes `zipfile` itself writes for them.
+"""
+
+import struct
+import threading
+import zipfile
+from pathlib import Path
+from typing import BinaryIO
+
+# Fixed zip entry metadata, so the same parts always pack into the same bytes.
+ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+# Fast deflate: parts are large text, and level 1 keeps most of the gain at a third the time.
+COMPRESS_LEVEL = 1
+CHUNK_BYTES = 1 << 20
+LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")  # the zip format's local file header
+CENTRAL_ENTRY = struct.Struct("<4s4B4HL2L5H2L")
+END_RECORD = struct.Struct("<4s4H2LH")
+END_RECORD_64 = struct.Struct("<4sQ2H2L4Q")
+END_LOCATOR_64 = struct.Struct("<4sLQL")
+ZIP64_LIMIT = (1 << 31) - 1  # as zipfile: past this a size or offset needs ZIP64 fields
+COUNT_LIMIT = (1 << 16) - 1
+ZIP64_VERSION = 45
+
+
+def entry(name: str) -> zipfile.ZipInfo:
+    """A deflated entry with the fixed date and permissions of every archive this writes."""
+    info = zipfile.ZipInfo(name, date_time=ZIP_EPOCH)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.external_attr = 0o644 << 16
+    return info
+
+
+class MemberWriter:
+    """A one-member zip at `path`, deflated as bytes are written (`write` releases the GIL
+    while it compresses, so a writer thread overlaps the thread making the bytes)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._archive = zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, COMPRESS_LEVEL)
+        # ZIP64 fields from the start: a part's size is known only once it has been written.
+        self._stream = self._archive.open(entry("member"), "w", force_zip64=True)
+
+    def write(self, data: bytes) -> None:
+        self._stream.write(data)
+
+    def close(self) -> None:
+        self._stream.close()
+        self._archive.close()
+
+
+def deflate_file(source: Path, target: Path) -> None:
+    """`source` deflated into the one-member zip `target`."""
+    member = MemberWriter(target)
+    with source.open("rb") as handle:
+        while chunk := handle.read(CHUNK_BYTES):
+            member.write(chunk)
+    member.close()
+
+
+class FileFollower:
+    """Deflates a file into a one-member zip in its own thread while another thread is still
+    writing the file; it reads only the bytes it has been told are there (`advance`)."""
+
+    def __init__(self, source: Path, target: Path) -> None:
+        self.source, self.target = source, target
+        self._available = 0
+        self._complete = self._cancelled = False
+        self._error: BaseException | None = None
+        self._changed = threading.Condition()
+        self._thread = threading.Thread(
+            target=self._run, name=f"deflate {source.name}", daemon=True
+        )
+        self._thread.start()
+
+    def advance(self, size: int) -> None:
+        """The source now holds at least `size` bytes."""
+        with self._changed:
+            if size > self._available:
+                self._available = size
+                self._changed.notify()
+
+    def finish(self, size: int) -> None:
+        """The source is complete at `size` bytes; deflate the rest."""
+        with self._changed:
+            self._available, self._complete = size, True
+            self._changed.notify()
+
+    def cancel(self) -> None:
+        """Stop, leaving an unfinished target (its folder is removed by its owner)."""
+        with self._changed:
+            self._cancelled = True
+            self._changed.notify()
+        self._thread.join()
+
+    def wait(self) -> None:
+        """Wait until the whole source is deflated; raises what the thread met."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+    def _next_size(self, offset: int) -> int:
+        """How many bytes past `offset` may be read now; 0 once there is nothing more to do."""
+        with self._changed:
+            while not self._cancelled and self._available == offset and not self._complete:
+                self._changed.wait()
+            return 0 if self._cancelled else self._available - offset
+
+    def _run(self) -> None:
+        try:
+            member = MemberWriter(self.target)
+            try:
+                with self.source.open("rb", buffering=0) as handle:
+                    offset = 0
+                    while size := self._next_size(offset):
+                        chunk = handle.read(min(size, CHUNK_BYTES))
+                        if not chunk:
+                            raise OSError(f"{self.source} ended at {offset} bytes, early")
+                        member.write(chunk)
+                        offset += len(chunk)
+            finally:
+                member.close()
+        except BaseException as error:
+            self._error = error
+
+
+def _member_of(path: Path) -> tuple[zipfile.ZipInfo, int]:
+    """The entry of a one-member zip and where its deflated bytes start."""
+    with zipfile.ZipFile(path) as archive:
+        (info,) = archive.infolist()
+    with path.open("rb") as handle:
+        handle.seek(info.header_offset)
+        fields = LOCAL_HEADER.unpack(handle.read(LOCAL_HEADER.size))
+    name_length, extra_length = fields[-2:]
+    return info, info.header_offset + LOCAL_HEADER.size + name_length + extra_length
+
+
+def join(members: list[tuple[str, Path]], target: BinaryIO) -> None:
+    """Write one archive to `target` holding each one-member zip's content under its name."""
+    entries = []
+    for name, path in members:
+        found, start = _member_of(path)
+        info = entry(name)
+        info.CRC, info.file_size, info.compress_size = (
+            found.CRC,
+            found.file_size,
+            found.compress_size,
+        )
+        info.header_offset = target.tell()
+        target.write(info.FileHeader())
+        with path.open("rb") as source:
+            source.seek(start)
+            _copy(source, target, info.compress_size)
+        entries.append(info)
+    _write_directory(entries, target)
+
+
+def _copy(source: BinaryIO, target: BinaryIO, size: int) -> None:
+    while size:
+        chunk = source.read(min(size, CHUNK_BYTES))
+        if not chunk:
+            raise OSError(f"{source.name} is shorter than the sizes its zip entry states")
+        target.write(chunk)
+        size -= len(chunk)
+
+
+def _write_directory(entries: list[zipfile.ZipInfo], target: BinaryIO) -> None:
+    """The central directory and end records, field for field as zipfile writes them."""
+    start = target.tell()
+    for info in entries:
+        sizes, offset, extra = (info.file_size, info.compress_size), info.header_offset, []
+        if max(sizes) > ZIP64_LIMIT:
+            extra.extend(sizes)
+            sizes = (0xFFFFFFFF, 0xFFFFFFFF)
+        if offset > ZIP64_LIMIT:
+            extra.append(offset)
+            offset = 0xFFFFFFFF
+        extra_data = struct.pack(f"<HH{len(extra)}Q", 1, 8 * len(extra), *extra) if extra else b""
+        version = ZIP64_VERSION if extra else 0
+        name, flags = info.filename.encode(), info.flag_bits
+        if not info.filename.isascii():
+            flags |= 0x800  # the name is UTF-8
+        year, month, day, hour, minute, second = info.date_time
+        target.write(
+            CENTRAL_ENTRY.pack(
+                b"PK\x01\x02",
+                max(version, info.create_version),
+                info.create_system,
+                max(version, info.extract_version),
+                info.reserved,
+                flags,
+                info.compress_type,
+                hour << 11 | minute << 5 | second // 2,
+                (year - 1980) << 9 | month << 5 | day,
+                info.CRC,
+                sizes[1],
+                sizes[0],
+                len(name),
+                len(extra_data),
+                0,  # comment
+                0,  # disk
+                info.internal_attr,
+                info.external_attr,
+                offset,
+            )
+        )
+        target.write(name + extra_data)
+    end = target.tell()
+    count, size, offset = len(entries), end - start, start
+    if count > COUNT_LIMIT or offset > ZIP64_LIMIT or size > ZIP64_LIMIT:
+        target.write(
+            END_RECORD_64.pack(b"PK\x06\x06", 44, 45, 45, 0, 0, count, count, size, offset)
+        )
+        target.write(END_LOCATOR_64.pack(b"PK\x06\x07", 0, end, 1))
+        count, size, offset = min(count, 0xFFFF), min(size, 0xFFFFFFFF), min(offset, 0xFFFFFFFF)
+    target.write(END_RECORD.pack(b"PK\x05\x06", 0, 0, count, count, size, offset, 0))
