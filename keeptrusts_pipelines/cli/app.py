@@ -56,6 +56,18 @@ class LazyCommands(TyperGroup):
         entry = COMMANDS.get(cmd_name)
         return _load(cmd_name, entry) if entry else None
 
+    def invoke(self, ctx: Any) -> Any:
+        # An error the project raises on purpose (a setting, a URL) is one line wherever it
+        # surfaces, as each command's own handling makes it.
+        from keeptrusts_pipelines.errors import KeeptrustsError
+
+        try:
+            return super().invoke(ctx)
+        except KeeptrustsError as error:
+            from keeptrusts_pipelines.cli.output import fail
+
+            fail(str(error))
+
     def format_help(self, ctx: Any, formatter: Any) -> None:
         # Plain help: the rich one would load every command to ask for its help.
         self.format_usage(ctx, formatter)
