@@ -32,11 +32,14 @@ import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 
 from keeptrusts_pipelines.errors import ConfigurationError, ExportRequestError
-from keeptrusts_pipelines.reports.catalogs import FRAMEWORKS_DIR_VARIABLE, catalog_paths
 
 FORMATS_MODULES_VARIABLE = "KEEPTRUSTS_FORMATS_MODULES"
+FRAMEWORKS_DIR_VARIABLE = "KEEPTRUSTS_FRAMEWORKS_DIR"
+# The packaged framework catalogs; found here by name, so listing formats loads no report code.
+PACKAGED_CATALOGS = Path(__file__).parent.parent / "reports" / "frameworks"
 FRAMEWORK_PREFIX = "compliance-"
 # Format names reach file names, run tags and URLs: lower-case words and hyphens.
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
@@ -151,6 +154,15 @@ def _import_plugins() -> None:
                 f"{FORMATS_MODULES_VARIABLE}: cannot import {_shown(module_name)} ({error}); "
                 "put its folder on PYTHONPATH, or remove it from the list"
             ) from None
+
+
+def catalog_paths() -> dict[str, Path]:
+    """Every framework catalog by name: the packaged ones, then those of
+    KEEPTRUSTS_FRAMEWORKS_DIR (one there replaces a packaged one of the same name)."""
+    folders = [PACKAGED_CATALOGS]
+    if os.environ.get(FRAMEWORKS_DIR_VARIABLE):
+        folders.append(Path(os.environ[FRAMEWORKS_DIR_VARIABLE]))
+    return {path.stem: path for folder in folders for path in sorted(folder.glob("*.yaml"))}
 
 
 def framework_format(framework: str) -> ExportFormat:

@@ -17,12 +17,12 @@ from pydantic import ValidationError as PydanticValidationError
 from keeptrusts_pipelines.errors import ExportRequestError
 from keeptrusts_pipelines.exports.formats import (
     FormatKind,
+    catalog_paths,
     format_named,
     format_names,
     formats_help,
 )
-from keeptrusts_pipelines.model.schema import ACTIONS, RESULTS, SEVERITIES, VERDICTS
-from keeptrusts_pipelines.reports.catalogs import catalog_paths
+from keeptrusts_pipelines.model.vocabulary import ACTIONS, RESULTS, SEVERITIES, VERDICTS
 
 EXPORT_TYPES = ("events", "escalations", "config-history", "conversations")
 QUICK_RANGES = {

@@ -21,8 +21,8 @@ from pathlib import Path
 import yaml
 
 from keeptrusts_pipelines.errors import ConfigurationError
+from keeptrusts_pipelines.exports.formats import catalog_paths
 from keeptrusts_pipelines.queries import SQL_DIR
-from keeptrusts_pipelines.reports.catalogs import catalog_paths
 from keeptrusts_pipelines.reports.scope import Scope
 
 SAMPLE_SIZE = 10
