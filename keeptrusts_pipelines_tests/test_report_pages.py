@@ -30,8 +30,10 @@ FIRST, DAYS = date(2026, 3, 1), 8
 NOW = datetime(2026, 4, 1, tzinfo=UTC)
 CRAFTED_DAY = date(2026, 3, 2)
 # A configuration that lists a policy version without defining it, and a policy no
-# configuration lists at all: both are shown, with "no description recorded".
+# configuration lists at all: both are shown, with "no description recorded". The same
+# configuration defines a policy whose description names a person: redacted like any text.
 LEGACY_CONFIG = "eu-west-prod@legacy"
+CANARY_EMAIL = "dpo.canary@leak-test.example"
 SECTIONS = (
     "Scope",
     "Method",
@@ -70,8 +72,14 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> LakeLayout:
             config_version=LEGACY_CONFIG,
             gateway="eu-west-prod",
             created_at=datetime(2026, 3, 2, 0, 0, 1, tzinfo=UTC),
-            policies=["legacy-filter@v1"],
-            policy_definitions=None,
+            policies=["legacy-filter@v1", "contact-review@v1"],
+            policy_definitions=[
+                {
+                    "policy": "contact-review",
+                    "version": "v1",
+                    "description": f"Routes personal-data requests to {CANARY_EMAIL}.",
+                }
+            ],
             sha256="ab" * 32,
         )
     )
@@ -86,6 +94,15 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> LakeLayout:
             config_version=LEGACY_CONFIG,
             timestamp=datetime(2026, 3, 2, 12, tzinfo=UTC),
             policies_evaluated=[{"name": "legacy-filter", "verdict": "block", "severity": "high"}],
+        ),
+        dict(
+            template,
+            event_id="evt_contact",
+            request_id="req_contact",
+            policy="contact-review",
+            config_version=LEGACY_CONFIG,
+            timestamp=datetime(2026, 3, 2, 12, 30, tzinfo=UTC),
+            policies_evaluated=[{"name": "contact-review", "verdict": "block", "severity": "low"}],
         ),
         dict(
             template,
@@ -321,8 +338,8 @@ def test_policies_show_their_description_and_the_configuration_that_defined_them
     versions_shown = [(p["policy"], p["version"]) for p in summary["policies"] if p["defined"]]
     assert versions_shown and set(versions_shown) <= {(p, v) for p, v, _, _ in defined}
     for policy, version, config_version, description in defined:
-        if (policy, version) not in versions_shown:
-            continue
+        if (policy, version) not in versions_shown or CANARY_EMAIL in description:
+            continue  # the redacted description is checked below
         described = rows[f"{policy} {version}"][1]
         assert described.startswith(f"{words(description)} defined by {config_version} (")
     # A version listed but never defined, and a policy no configuration lists: still shown.
@@ -332,6 +349,12 @@ def test_policies_show_their_description_and_the_configuration_that_defined_them
     assert rows["shadow-policy version not in the history"][1] == (
         "no description recorded no configuration in the history lists this policy"
     )
+    # A description is data: a person named in it is redacted, in the page and the summary.
+    contact = rows["contact-review v1"][1]
+    assert contact.startswith("Routes personal-data requests to [EMAIL:"), contact
+    text = "".join(page.extract_text() for page in PdfReader(report).pages)
+    assert CANARY_EMAIL not in "".join(text.split())
+    assert CANARY_EMAIL not in json.dumps(summary)
     # The version each gateway runs at the period's end is marked in force.
     at_end = lake_sql(
         lake,
