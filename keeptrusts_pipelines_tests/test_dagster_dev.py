@@ -100,34 +100,27 @@ mutation($params: ExecutionParams!) { launchRun(executionParams: $params) {
 RUN_STATUS = "query($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }"
 
 
-def test_dagster_dev_loads_the_location_and_runs_a_lake_day(
-    dagster_dev: tuple[str, Path], keeptrusts_home: Path
-) -> None:
-    url, log = dagster_dev
+def loaded_location(url: str) -> dict:
+    """The workspace's location entry once it has loaded (or as it is after a minute)."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         entries = graphql(url, LOCATION_STATUS)["workspaceOrError"]["locationEntries"]
         if entries and entries[0]["loadStatus"] == "LOADED":
             break
         time.sleep(1)
-    assert entries[0]["name"] == LOCATION
-    assert entries[0]["locationOrLoadError"]["__typename"] == "RepositoryLocation", entries
+    return entries[0]
 
-    nodes = {tuple(n["assetKey"]["path"]): n for n in graphql(url, ASSETS)["assetNodes"]}
-    lake = {("decision_events",), ("escalations",), ("config_versions",)}
-    evidence = {(f"{period}_evidence_bundle",) for period in ("weekly", "monthly", "quarterly")}
-    assert lake | evidence <= set(nodes)
-    assert all(node["isPartitioned"] for node in nodes.values())
-    checks = {c["name"] for c in nodes[("decision_events",)]["assetChecksOrError"]["checks"]}
-    assert "event_ids_unique" in checks
 
+def run_lake_day(url: str, day: str) -> tuple[str, str | None]:
+    """Launch lake_job for `day` through GraphQL (queued, started by the daemon) and wait for
+    it to end; its run id and final status."""
     params = {
         "selector": {
             "repositoryLocationName": LOCATION,
             "repositoryName": "__repository__",
             "jobName": "lake_job",
         },
-        "executionMetadata": {"tags": [{"key": "dagster/partition", "value": DAY}]},
+        "executionMetadata": {"tags": [{"key": "dagster/partition", "value": day}]},
         "runConfigData": {},
     }
     launched = graphql(url, LAUNCH, {"params": params})["launchRun"]
@@ -139,6 +132,26 @@ def test_dagster_dev_loads_the_location_and_runs_a_lake_day(
         if status in ("SUCCESS", "FAILURE", "CANCELED"):
             break
         time.sleep(1)
+    return run_id, status
+
+
+def test_dagster_dev_loads_the_location_and_runs_a_lake_day(
+    dagster_dev: tuple[str, Path], keeptrusts_home: Path
+) -> None:
+    url, log = dagster_dev
+    entry = loaded_location(url)
+    assert entry["name"] == LOCATION
+    assert entry["locationOrLoadError"]["__typename"] == "RepositoryLocation", entry
+
+    nodes = {tuple(n["assetKey"]["path"]): n for n in graphql(url, ASSETS)["assetNodes"]}
+    lake = {("decision_events",), ("escalations",), ("config_versions",)}
+    evidence = {(f"{period}_evidence_bundle",) for period in ("weekly", "monthly", "quarterly")}
+    assert lake | evidence <= set(nodes)
+    assert all(node["isPartitioned"] for node in nodes.values())
+    checks = {c["name"] for c in nodes[("decision_events",)]["assetChecksOrError"]["checks"]}
+    assert "event_ids_unique" in checks
+
+    _, status = run_lake_day(url, DAY)
     assert status == "SUCCESS", log.read_text()[-3000:]
     partition = keeptrusts_home / "lake" / "decision_events" / f"date={DAY}" / "part-0.parquet"
     assert pq.read_metadata(partition).num_rows > 0

@@ -1,0 +1,306 @@
+"""Dagster's storage on the local PostgreSQL (KEEPTRUSTS_DAGSTER_PG_URL): lake days, ten
+exports at once and `dagster dev`, each read back from PostgreSQL's own tables."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+import sqlalchemy as sa
+import yaml
+from typer.testing import CliRunner
+
+from keeptrusts_pipelines.cli.app import app
+from keeptrusts_pipelines.defs.instance import (
+    POSTGRES_TEMPLATE,
+    SQLITE_TEMPLATE,
+    local_instance,
+)
+from keeptrusts_pipelines_tests.conftest import POSTGRES_ADMIN_URL
+from keeptrusts_pipelines_tests.lakes import demo_lake
+from keeptrusts_pipelines_tests.test_dagster_dev import (
+    FORMATS,
+    TEAMS,
+    dagster_dev,  # noqa: F401  (the fixture, started here on PostgreSQL)
+    loaded_location,
+    records_in,
+    run_lake_day,
+)
+
+KT = str(Path(sys.executable).with_name("kt"))
+PASSWORD = "keeptrusts"  # the test role's, as .ci/run creates it: must appear in no file or tag
+runner = CliRunner()
+
+
+@pytest.fixture
+def storage_database(monkeypatch: pytest.MonkeyPatch) -> Iterator[sa.Engine]:
+    """A new database `keeptrusts_dagster_<random>` as KEEPTRUSTS_DAGSTER_PG_URL (dropped after);
+    the engine reads Dagster's tables in it directly."""
+    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
+    except sa.exc.OperationalError as error:
+        pytest.skip(
+            f"PostgreSQL is not reachable at {admin.url.render_as_string(hide_password=True)} "
+            f"({error.orig}); start it with `pg_ctlcluster 15 main start` as .ci/run does"
+        )
+    name = f"keeptrusts_dagster_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    url = admin.url.set(database=name)
+    # As a user writes it: plain postgresql://, which kt opens through psycopg2.
+    plain = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    monkeypatch.setenv("KEEPTRUSTS_DAGSTER_PG_URL", plain)
+    reader = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        yield reader
+    finally:
+        reader.dispose()
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+def rows(engine: sa.Engine, query: str, **parameters: object) -> list[tuple]:
+    with engine.connect() as connection:
+        return [tuple(row) for row in connection.execute(sa.text(query), parameters)]
+
+
+def no_password_in_home_or_tags(home: Path, engine: sa.Engine) -> None:
+    """The URL is a secret: not in any file kt writes under the Dagster home, nor in run tags."""
+    dagster_files = [p for p in (home / "dagster").rglob("*") if p.is_file()]
+    assert dagster_files
+    for path in dagster_files:
+        if path.suffix in (".yaml", ".json", ".log", ".txt"):
+            assert f":{PASSWORD}@" not in path.read_text(errors="replace"), path
+    tag_values = rows(engine, "select value from run_tags")
+    assert tag_values and not any(f":{PASSWORD}@" in value for (value,) in tag_values)
+
+
+def test_the_postgres_template_differs_from_the_sqlite_one_only_in_storage() -> None:
+    sqlite, postgres = (yaml.safe_load(t.read_text()) for t in (SQLITE_TEMPLATE, POSTGRES_TEMPLATE))
+    assert sqlite.pop("storage") == {"sqlite": {"base_dir": {"env": "DAGSTER_HOME"}}}
+    assert postgres.pop("storage") == {
+        "postgres": {"postgres_url": {"env": "KEEPTRUSTS_DAGSTER_PG_URL"}}
+    }
+    assert sqlite == postgres
+
+
+def test_kt_lake_ingest_records_its_runs_and_materializations_in_postgres(
+    storage_database: sa.Engine, keeptrusts_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KEEPTRUSTS_SOURCE_URL", "demo://?seed=3&events_per_day=50")
+    environment = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
+    flags = ["lake", "ingest", "--from", "2026-03-01", "--to", "2026-03-02", "--json"]
+    ingested = subprocess.run(
+        [KT, *flags, "--workers", "2"], env=environment, capture_output=True, text=True, timeout=600
+    )
+    assert ingested.returncode == 0, ingested.stdout + ingested.stderr
+    assert json.loads(ingested.stdout)["materialized_days"] == 2
+
+    installed = keeptrusts_home / "dagster" / "dagster.yaml"
+    assert installed.read_bytes() == POSTGRES_TEMPLATE.read_bytes()
+    assert not list((keeptrusts_home / "dagster").rglob("*.db"))  # no SQLite storage beside it
+
+    runs = rows(
+        storage_database, "select partition, status from runs where pipeline_name = 'lake_job'"
+    )
+    assert sorted(runs) == [("2026-03-01", "SUCCESS"), ("2026-03-02", "SUCCESS")]
+    materialized = rows(
+        storage_database,
+        "select asset_key, partition from event_logs "
+        "where dagster_event_type = 'ASSET_MATERIALIZATION'",
+    )
+    assert sorted(materialized) == sorted(
+        (json.dumps([table]), day)
+        for table in ("config_versions", "decision_events", "escalations")
+        for day in ("2026-03-01", "2026-03-02")
+    )
+    failed_checks = rows(
+        storage_database,
+        "select count(*) from event_logs where dagster_event_type = 'ASSET_CHECK_EVALUATION' "
+        "and event like '%\"passed\": false%'",
+    )
+    assert failed_checks == [(0,)]
+
+    # The instance kt opens reads the same storage: a second ingest finds both days recorded.
+    again = subprocess.run(
+        [KT, *flags], env=environment, capture_output=True, text=True, timeout=300
+    )
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert json.loads(again.stdout)["already_present_days"] == 2
+    assert len(rows(storage_database, "select run_id from runs")) == 2
+    no_password_in_home_or_tags(keeptrusts_home, storage_database)
+
+
+def lake_count(home: Path, team: str) -> int:
+    files = str(home / "lake" / "decision_events" / "*" / "*.parquet")
+    query = f"select count(*) from read_parquet('{files}') where team = ?"
+    return duckdb.execute(query, [team]).fetchall()[0][0]
+
+
+def test_ten_exports_at_once_on_postgres_storage_are_all_correct(
+    storage_database: sa.Engine, keeptrusts_home: Path
+) -> None:
+    demo_lake(keeptrusts_home / "lake", date(2026, 3, 1), 2)
+    submitted = {}
+    for number in range(10):
+        team, file_format = TEAMS[number % 5], FORMATS[number % 4]
+        answer = runner.invoke(
+            app,
+            [
+                *("export", "create", "--from", "2026-03-01", "--to", "2026-03-02"),
+                *("--filter-team", team, "--format", file_format, "--json"),
+            ],
+        )
+        assert answer.exit_code == 0, answer.output
+        submitted[json.loads(answer.output)["export_id"]] = (team, file_format)
+
+    # Each worker is its own process (Python, Dagster, the definitions): slow on a busy machine.
+    deadline, busiest, ours = time.monotonic() + 1200, 0, {}
+    while time.monotonic() < deadline:
+        listed = runner.invoke(app, ["export", "list", "--limit", "20", "--json"])
+        ours = {v["export_id"]: v for v in json.loads(listed.output) if v["export_id"] in submitted}
+        busiest = max(busiest, sum(v["status"] == "processing" for v in ours.values()))
+        if len(ours) == 10 and all(v["status"] in ("completed", "failed") for v in ours.values()):
+            break
+        time.sleep(1)
+    logs = keeptrusts_home / "dagster" / "worker-logs"
+    assert sorted(v["status"] for v in ours.values()) == ["completed"] * 10, [
+        p.read_text()[-2000:] for p in logs.iterdir()
+    ]
+    assert 1 <= busiest <= 4  # the run slots of export_runs, as dagster.yaml's run queue
+    for export_id, (team, file_format) in submitted.items():
+        view = ours[export_id]
+        expected = lake_count(keeptrusts_home, team)
+        assert expected > 0
+        assert view["records"] == records_in(Path(view["artifact"]), file_format) == expected
+
+    # The runs, their tags and their step events are PostgreSQL's, not a SQLite file's.
+    runs = rows(
+        storage_database, "select run_id, status from runs where pipeline_name = 'export_job'"
+    )
+    assert sorted(status for _, status in runs) == ["SUCCESS"] * 10
+    assert {view["run_id"] for view in ours.values()} == {run_id for run_id, _ in runs}
+    tagged = rows(storage_database, "select value from run_tags where key = 'keeptrusts/export_id'")
+    assert {value for (value,) in tagged} == set(submitted)
+    successes = rows(
+        storage_database,
+        "select count(*) from event_logs where dagster_event_type = 'PIPELINE_SUCCESS'",
+    )
+    assert successes == [(10,)]
+    assert local_instance().get_runs_count() == 10
+    assert not list((keeptrusts_home / "dagster").rglob("*.db"))
+    no_password_in_home_or_tags(keeptrusts_home, storage_database)
+
+
+@pytest.fixture
+def dagster_dev_on_postgres(
+    storage_database: sa.Engine,
+    dagster_dev: tuple[str, Path],  # noqa: F811
+) -> tuple[str, Path, sa.Engine]:
+    """`dagster dev` started after KEEPTRUSTS_DAGSTER_PG_URL is set (fixture order matters)."""
+    url, log = dagster_dev
+    return url, log, storage_database
+
+
+def test_dagster_dev_on_postgres_runs_a_lake_day_through_its_daemon(
+    dagster_dev_on_postgres: tuple[str, Path, sa.Engine], keeptrusts_home: Path
+) -> None:
+    url, log, storage = dagster_dev_on_postgres
+    entry = loaded_location(url)
+    assert entry["locationOrLoadError"]["__typename"] == "RepositoryLocation", entry
+    run_id, status = run_lake_day(url, "2026-05-04")
+    assert status == "SUCCESS", log.read_text()[-3000:]
+    assert rows(storage, "select status from runs where run_id = :run_id", run_id=run_id) == [
+        ("SUCCESS",)
+    ]
+    # Queued by the webserver, launched by the daemon: both on PostgreSQL.
+    events = {
+        event
+        for (event,) in rows(
+            storage,
+            "select dagster_event_type from event_logs where run_id = :run_id",
+            run_id=run_id,
+        )
+    }
+    assert {
+        "PIPELINE_ENQUEUED",
+        "PIPELINE_STARTING",
+        "PIPELINE_START",
+        "PIPELINE_SUCCESS",
+    } <= events
+    daemons = rows(storage, "select daemon_type from daemon_heartbeats")
+    assert ("SCHEDULER",) in daemons and ("QUEUED_RUN_COORDINATOR",) in daemons
+    partition = keeptrusts_home / "lake" / "decision_events" / "date=2026-05-04" / "part-0.parquet"
+    assert partition.exists()
+    assert not list((keeptrusts_home / "dagster").rglob("*.db"))
+    no_password_in_home_or_tags(keeptrusts_home, storage)
+
+
+def kt_alone(arguments: list[str], pg_url: str) -> subprocess.CompletedProcess:
+    environment = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
+    environment["KEEPTRUSTS_DAGSTER_PG_URL"] = pg_url
+    return subprocess.run(
+        [KT, *arguments], env=environment, capture_output=True, text=True, timeout=120
+    )
+
+
+LAKE_INGEST = ["lake", "ingest", "--from", "2026-03-01", "--to", "2026-03-01"]
+EXPORT_LIST = ["export", "list"]
+
+
+@pytest.mark.parametrize(
+    ("pg_url", "reason", "arguments"),
+    [
+        (
+            "postgresql://keeptrusts:s3cret-pw@127.0.0.1:9/dagster",
+            "cannot use PostgreSQL at 127.0.0.1:9/dagster",
+            LAKE_INGEST,
+        ),
+        (
+            "postgresql://keeptrusts:s3cret-pw@127.0.0.1:9/dagster",
+            "cannot use PostgreSQL at 127.0.0.1:9/dagster",
+            EXPORT_LIST,
+        ),
+        ("postgresql://keeptrusts:s3cret-pw@127.0.0.1:5432/", "names no database", EXPORT_LIST),
+        ("mysql://keeptrusts:s3cret-pw@127.0.0.1/dagster", "has the scheme 'mysql'", EXPORT_LIST),
+        (
+            "postgresql+psycopg://keeptrusts:s3cret-pw@127.0.0.1/dagster",
+            "names the driver psycopg (3)",
+            EXPORT_LIST,
+        ),
+        ("s3cret-pw", "is not a URL", EXPORT_LIST),
+    ],
+)
+def test_a_bad_pg_url_is_one_line_naming_the_variable(
+    pg_url: str, reason: str, arguments: list[str], keeptrusts_home: Path
+) -> None:
+    answer = kt_alone(arguments, pg_url)
+    assert answer.returncode == 1, answer.stdout + answer.stderr
+    lines = answer.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in answer.stderr, answer.stderr
+    assert "KEEPTRUSTS_DAGSTER_PG_URL" in lines[0] and reason in lines[0], lines[0]
+    assert "s3cret-pw" not in answer.stderr + answer.stdout
+
+
+def test_a_database_the_role_cannot_use_is_one_line(
+    storage_database: sa.Engine, keeptrusts_home: Path
+) -> None:
+    """Reachable server, wrong password: refused before any run starts, naming the variable."""
+    wrong = storage_database.url.set(drivername="postgresql", password="not-the-password")
+    answer = kt_alone(["export", "list"], wrong.render_as_string(hide_password=False))
+    assert answer.returncode == 1
+    assert answer.stderr.count("\n") == 1 and "password authentication failed" in answer.stderr
+    assert "not-the-password" not in answer.stderr
+    assert not rows(
+        storage_database, "select 1 from information_schema.tables where table_name = 'runs'"
+    )
