@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from keeptrusts_pipelines.cli.output import fail
 from keeptrusts_pipelines.errors import ConfigurationError, ExportRequestError, KeeptrustsError
@@ -19,7 +17,10 @@ from keeptrusts_pipelines.lake.files import atomic_path
 from keeptrusts_pipelines.model.export_request import ExportRequest, request_to_fields
 from keeptrusts_pipelines.service.jobs import NoSuchExport
 
-TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+if TYPE_CHECKING:  # httpx loads with the first client: most kt commands speak to no API
+    import httpx
+
+TIMEOUT_SECONDS, CONNECT_TIMEOUT_SECONDS = 60.0, 10.0
 PAGE = 200
 
 
@@ -38,14 +39,18 @@ class ApiExportJobs:
     """Export jobs through a running `kt serve`."""
 
     def __init__(self, url: str, token: str, client: httpx.Client | None = None) -> None:
+        import httpx
+
         self.url = url.rstrip("/")
         self.client = client or httpx.Client(
             base_url=self.url,
             headers={"Authorization": f"Bearer {token}", "User-Agent": "kt"},
-            timeout=TIMEOUT,
+            timeout=httpx.Timeout(TIMEOUT_SECONDS, connect=CONNECT_TIMEOUT_SECONDS),
         )
 
     def _call(self, method: str, path: str, **options: Any) -> httpx.Response:
+        import httpx
+
         try:
             response = self.client.request(method, path, **options)
         except httpx.HTTPError as error:
@@ -85,7 +90,10 @@ class ApiExportJobs:
         request: ExportRequest,
         delivery: dict[str, object] | None = None,
         reason: str | None = None,
+        wait: bool = False,
     ) -> str:
+        """Start the job on the server; the caller follows it to its end (`wait` runs nothing
+        here: the server's instance runs it)."""
         body = {
             **request_body(request),
             "name": request.name,
@@ -126,6 +134,8 @@ class ApiExportJobs:
 
     def download(self, export_id: str, output: Path) -> dict:
         """Stream the artifact to `output` (written beside it, renamed when its sha256 matches)."""
+        import httpx
+
         view = self.find(export_id)
         digest = hashlib.sha256()
         with atomic_path(output.absolute()) as path:
@@ -162,7 +172,7 @@ class ApiExportJobs:
     def delete(self, export_id: str) -> dict:
         return self._call("DELETE", f"/v1/exports/jobs/{export_id}").json()
 
-    def recreate(self, export_id: str) -> tuple[dict, str]:
+    def recreate(self, export_id: str, wait: bool = False) -> tuple[dict, str]:
         original = self.find(export_id)
         answer = self._call("POST", f"/v1/exports/jobs/{export_id}/recreate").json()
         return original, answer["export_id"]

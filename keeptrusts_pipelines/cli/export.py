@@ -2,6 +2,10 @@
 
 With KEEPTRUSTS_DAGSTER_URL set, runs go through that Dagster webserver; otherwise through the
 local instance under KEEPTRUSTS_HOME. Either way they are one job history, shown in the UI.
+
+Only what a command uses is imported: `status` and `list` read records and the run history
+without Dagster, Polars, DuckDB, SQLAlchemy or a cloud client; `create --wait` runs the export
+in this process (Dagster and the engine load then, once).
 """
 
 import getpass
@@ -15,10 +19,7 @@ from rich.table import Table
 
 from keeptrusts_pipelines.cli import schedule
 from keeptrusts_pipelines.cli.output import console, emit_json, errors, fail, say
-from keeptrusts_pipelines.custody.ledger import CustodyLedger
-from keeptrusts_pipelines.delivery.links import expiry_seconds
 from keeptrusts_pipelines.errors import ConfigurationError, ExportRequestError, KeeptrustsError
-from keeptrusts_pipelines.exports.reader import preview
 from keeptrusts_pipelines.lake.layout import LakeLayout
 from keeptrusts_pipelines.model.export_request import (
     FORMATS_HELP,
@@ -31,6 +32,7 @@ from keeptrusts_pipelines.service.jobs import (
     FINAL,
     STATUSES,
     ExportJobs,
+    LedgerOnUse,
     NoSuchExport,
     size_in_words,
     window_in_words,
@@ -186,7 +188,7 @@ def _jobs() -> ExportJobs:
     client = _api_client()
     if client is not None:
         return client
-    return ExportJobs(keeptrusts_home(), _runs(), CustodyLedger(custody_url()), _actor())
+    return ExportJobs(keeptrusts_home(), _runs(), LedgerOnUse(custody_url()), _actor())
 
 
 def _api_client():
@@ -200,6 +202,8 @@ def _preview(request: ExportRequest) -> int:
     client = _api_client()
     if client is not None:
         return client.preview(request)
+    from keeptrusts_pipelines.exports.reader import preview
+
     return preview(request, LakeLayout(lake_root()))
 
 
@@ -310,7 +314,11 @@ def create(
         typer.Option("--no-deliver", help="Keep it local, even with a saved S3 destination."),
     ] = False,
     wait: Annotated[
-        bool, typer.Option("--wait", help="Follow the job until it completes or fails.")
+        bool,
+        typer.Option(
+            "--wait",
+            help="Follow the job until it completes or fails (a local job runs in this process).",
+        ),
     ] = False,
     as_json: JsonFlag = False,
 ) -> None:
@@ -328,7 +336,7 @@ def create(
     )
     if reason and not request.raw_content:
         fail("--reason: it explains --raw-content; give both or neither", code=2)
-    export_id = _run_guarded(lambda: _jobs().submit(request, delivery, reason))
+    export_id = _run_guarded(lambda: _jobs().submit(request, delivery, reason, wait=wait))
     view = wait_for(export_id, as_json) if wait else _find(export_id)
     if as_json:
         emit_json(view)
@@ -501,6 +509,8 @@ def link(
 
 
 def _expiry(text: str) -> int:
+    from keeptrusts_pipelines.delivery.links import expiry_seconds
+
     try:
         return expiry_seconds(text)
     except ConfigurationError as error:
@@ -514,7 +524,7 @@ def recreate(
 ) -> None:
     """Run an export's request again and say whether the new artifact is byte-identical
     (it is, when the lake partitions it read are unchanged)."""
-    original, new_id = _run_guarded(lambda: _jobs().recreate(export_id))
+    original, new_id = _run_guarded(lambda: _jobs().recreate(export_id, wait=True))
     view = wait_for(new_id, as_json)
     same = view["sha256"] == original["sha256"]
     if as_json:

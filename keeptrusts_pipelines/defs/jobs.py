@@ -4,14 +4,13 @@ import dagster as dg
 
 from keeptrusts_pipelines.defs.assets.evidence import evidence_bundles
 from keeptrusts_pipelines.defs.assets.lake import lake_assets
-from keeptrusts_pipelines.defs.ops import expired_exports, export_artifact, pruned_lake_days
+from keeptrusts_pipelines.defs.export_job import (  # apart, so it loads without the assets
+    NO_RETRY_ON_STEP_FAILURE,
+    export_job,  # noqa: F401 (imported from here with the other jobs)
+)
+from keeptrusts_pipelines.defs.ops import expired_exports, pruned_lake_days
 from keeptrusts_pipelines.defs.partitions import EVIDENCE_PARTITIONS
 from keeptrusts_pipelines.model.export_runs import KIND_TAG
-
-# Run retries re-run runs whose worker died; a step that failed (a bad request, days missing
-# from the lake) fails the same way again, so its run is not retried. dagster.yaml says the
-# same for every run (backfills of assets run outside these jobs); the tag keeps it per job.
-NO_RETRY_ON_STEP_FAILURE = {"dagster/retry_on_asset_or_op_failure": "false"}
 
 # Partitioned by the daily partitions of the assets it selects.
 lake_job = dg.define_asset_job(
@@ -20,18 +19,6 @@ lake_job = dg.define_asset_job(
     description="Bring one UTC day of gateway records into the lake and check it.",
     tags={KIND_TAG: "lake"},
 )
-
-
-@dg.job(
-    description="Export a window of the lake: the run config is the export request, the run's "
-    "tags name the export (keeptrusts/export_id), its metadata the artifact and its sha256.",
-    tags={KIND_TAG: "export", **NO_RETRY_ON_STEP_FAILURE},
-    # One op: the run worker is the step, so a worker that dies leaves its run for the
-    # export monitor to fail (and Dagster's run retries to re-run), not a half-failed step.
-    executor_def=dg.in_process_executor,
-)
-def export_job() -> None:
-    export_artifact()
 
 
 @dg.job(

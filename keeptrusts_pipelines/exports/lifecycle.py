@@ -9,11 +9,13 @@ from __future__ import annotations
 import shlex
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from keeptrusts_pipelines.custody.ledger import CustodyLedger
-from keeptrusts_pipelines.evidence.provenance import SUFFIX as PROVENANCE_SUFFIX
 from keeptrusts_pipelines.exports.folder import BrokenRecord, ExportFolder, folders
 from keeptrusts_pipelines.model.export_request import Window, rfc3339
+
+if TYPE_CHECKING:  # `kt export status` reads records without loading SQLAlchemy
+    from keeptrusts_pipelines.custody.ledger import CustodyLedger
 
 ARTIFACT_GONE = {
     "expired": "expired on {when} and its artifact was removed; re-create it with: {command}",
@@ -78,6 +80,9 @@ def _moment(text: str) -> datetime:
 
 def _remove_artifact(folder: ExportFolder, record: dict, status: str, now: datetime) -> dict:
     """Remove the artifact (and its statement) from the folder's `artifact/`, and say so."""
+    # Signing libraries load with the statement's module: only when there is one to remove.
+    from keeptrusts_pipelines.evidence.provenance import SUFFIX as PROVENANCE_SUFFIX
+
     artifact = folder.artifact_file(record)
     if artifact is not None:
         artifact.with_name(artifact.name + PROVENANCE_SUFFIX).unlink(missing_ok=True)

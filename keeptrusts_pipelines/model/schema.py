@@ -10,14 +10,14 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-TIMESTAMP = pa.timestamp("us", tz="UTC")
+from keeptrusts_pipelines.model.vocabulary import (
+    ACTIONS,
+    ESCALATION_STATUSES,
+    RESULTS,
+    SEVERITIES,
+)
 
-ACTIONS = ("allow", "block", "redact", "escalate")
-RESULTS = ("passed", "blocked", "modified", "escalated")
-SEVERITIES = ("info", "low", "medium", "high", "critical")
-# What one evaluated policy said of a request (`policies_evaluated[].verdict`).
-VERDICTS = ("pass", "block", "modified", "escalate")
-ESCALATION_STATUSES = ("open", "acknowledged", "resolved", "dismissed")
+TIMESTAMP = pa.timestamp("us", tz="UTC")
 
 POLICY_EVALUATION = pa.struct(
     [("name", pa.string()), ("verdict", pa.string()), ("severity", pa.string())]

@@ -3,25 +3,23 @@ link, delete, re-create. Each export is a Dagster run of export_job joined with 
 (records, artifact) and its custody entries; who acts is named by the door.
 
 The runs backend is handed in (the local instance, or a webserver's GraphQL API), so this
-module knows no Dagster and no terminal.
+module knows no Dagster and no terminal. Reading an export (status, list) loads no engine,
+database driver or cloud client: those are imported by the actions that use them.
 """
 
 from __future__ import annotations
 
 import shutil
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from keeptrusts_pipelines.custody.ledger import CustodyLedger
 from keeptrusts_pipelines.delivery.destination import destination_path, load_destination
-from keeptrusts_pipelines.delivery.links import fetch, link_for
 from keeptrusts_pipelines.errors import ExportRequestError, KeeptrustsError
-from keeptrusts_pipelines.exports.engine import new_export_id
 from keeptrusts_pipelines.exports.folder import BrokenRecord, ExportFolder, check_export_id
 from keeptrusts_pipelines.exports.lifecycle import delete_export, expire_due, gone_message
-from keeptrusts_pipelines.exports.reader import plan_export
 from keeptrusts_pipelines.lake.files import atomic_path
 from keeptrusts_pipelines.lake.layout import LakeLayout
 from keeptrusts_pipelines.model.export_request import (
@@ -38,6 +36,9 @@ from keeptrusts_pipelines.model.export_runs import (
     request_tags,
     window_of_tags,
 )
+
+if TYPE_CHECKING:
+    from keeptrusts_pipelines.custody.ledger import CustodyLedger
 
 # Dagster's run statuses as the seeds name an export's.
 RUN_STATUSES = {
@@ -67,6 +68,29 @@ class ExportRuns(Protocol):
     def recent(self, limit: int) -> list[ExportRun]: ...
 
     def settle(self, exports_root: Path, ledger: CustodyLedger) -> None: ...
+
+
+@runtime_checkable
+class RunsHere(Protocol):
+    """A runs backend that can also execute a run in this process (the local instance)."""
+
+    def execute(self, run_config: dict, tags: dict[str, str], run_id: str) -> None: ...
+
+
+class LedgerOnUse:
+    """The custody ledger at `url`, opened when an entry is first written or read: reading an
+    export's status writes nothing, and opening the ledger loads SQLAlchemy (0.3 s or more)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._ledger: CustodyLedger | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._ledger is None:
+            from keeptrusts_pipelines.custody.ledger import CustodyLedger
+
+            self._ledger = CustodyLedger(self.url)
+        return getattr(self._ledger, name)
 
 
 class NoSuchExport(KeeptrustsError):
@@ -231,9 +255,14 @@ class ExportJobs:
         request: ExportRequest,
         delivery: dict[str, object] | None = None,
         reason: str | None = None,
+        wait: bool = False,
     ) -> str:
         """Start an export job for a validated request; its id. Raw content is recorded with
-        the `reason` given for it."""
+        the `reason` given for it. With `wait`, a backend that can runs it in this process and
+        returns when it has ended; others start it as usual (the caller polls)."""
+        from keeptrusts_pipelines.exports.engine import new_export_id
+        from keeptrusts_pipelines.exports.reader import plan_export
+
         # Refuse a window the lake cannot answer now, rather than in a failed run later.
         plan_export(request, self.lake, datetime.now(UTC), with_hashes=False)
         export_id = new_export_id()
@@ -243,7 +272,21 @@ class ExportJobs:
         tags = {**request_tags(request, export_id), ACTOR_TAG: self.actor}
         if delivery and delivery.get("s3_bucket"):
             tags["keeptrusts/delivery"] = f"s3://{delivery['s3_bucket']}/{delivery['s3_prefix']}"
-        run_id = self.runs.submit(export_run_config(request, delivery, stored), tags)
+        run_config = export_run_config(request, delivery, stored)
+        if wait and isinstance(self.runs, RunsHere):
+            # Recorded before it runs, as a submitted run is: the run's own `created` entry
+            # (same key) then adds nothing, and the reason for raw content is kept.
+            run_id = str(uuid.uuid4())  # as Dagster names runs
+            self._record_created(request, export_id, run_id, reason)
+            self.runs.execute(run_config, tags, run_id)
+        else:
+            run_id = self.runs.submit(run_config, tags)
+            self._record_created(request, export_id, run_id, reason)
+        return export_id
+
+    def _record_created(
+        self, request: ExportRequest, export_id: str, run_id: str, reason: str | None
+    ) -> None:
         self.ledger.append(
             "created",
             export_id,
@@ -256,7 +299,6 @@ class ExportJobs:
             },
             idempotency_key=f"created:{export_id}",
         )
-        return export_id
 
     def _settle(self) -> None:
         """Runs whose worker died are failed, and artifacts past their time expire."""
@@ -316,6 +358,8 @@ class ExportJobs:
         # Written beside `output` and renamed onto its name: a link planted meanwhile is
         # replaced, never followed, and a reader never sees half a file.
         if delivered:
+            from keeptrusts_pipelines.delivery.links import fetch, link_for
+
             url = link_for(delivered, LINK_FOR_DOWNLOAD_SECONDS)
             fetch(url, output.absolute(), view["sha256"], int(view["bytes"]))
         else:
@@ -335,6 +379,8 @@ class ExportJobs:
         view = self.find(export_id)
         if not view.get("delivery"):
             raise KeeptrustsError(f"id {export_id} was not delivered to S3; download it instead")
+        from keeptrusts_pipelines.delivery.links import link_for
+
         url = link_for(view["delivery"], seconds)
         until = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=seconds)
         return url, rfc3339(until)
@@ -348,11 +394,12 @@ class ExportJobs:
             raise KeeptrustsError(f"id {export_id} is {view['status']}: no artifact to delete")
         return delete_export(self.exports_root, export_id, self.ledger, self.actor)
 
-    def recreate(self, export_id: str) -> tuple[dict, str]:
-        """Submit an export's recorded request again: (the original's view, the new id)."""
+    def recreate(self, export_id: str, wait: bool = False) -> tuple[dict, str]:
+        """Submit an export's recorded request again: (the original's view, the new id); with
+        `wait`, as `submit` runs it."""
         original = self.find(export_id)
         record = ExportFolder(self.exports_root, export_id).read_record()
         if not record or not original["sha256"]:
             raise ExportRequestError("id", f"{export_id} has no completed record to re-create")
         request = request_from_description(record["request"])
-        return original, self.submit(request, self.delivery_for(None))
+        return original, self.submit(request, self.delivery_for(None), wait=wait)
