@@ -11,6 +11,7 @@ from pathlib import Path
 
 import duckdb
 import pdfplumber
+import pyarrow.parquet as pq
 import pytest
 import weasyprint
 from pypdf import PdfReader
@@ -439,3 +440,24 @@ def test_the_intervention_chart_lists_severities_in_their_order() -> None:
     svg = charts.interventions_by_policy(rows)
     positions = [svg.index(f">{severity}<") for severity in SEVERITIES]
     assert positions == sorted(positions)
+
+
+def test_a_history_written_before_policy_definitions_reads_as_no_description(
+    tmp_path: Path,
+) -> None:
+    layout = demo_lake(tmp_path / "lake", FIRST, 2, per_day=60)
+    for path in (layout.root / "config_versions").glob("*/*.parquet"):
+        table = pq.read_table(path)
+        pq.write_table(table.drop(["policy_definitions"]), path)
+    window = build_window(FIRST.isoformat(), (FIRST + timedelta(days=1)).isoformat(), None, NOW)
+    result = run_export(
+        ExportRequest(window=window, format="pdf"), layout, tmp_path / "exports", now=lambda: NOW
+    )
+    segments, _ = table_segments(Path(result.artifact))
+    rows = table_rows(segments, "Policy · version")
+    listed = lake_sql(
+        layout,
+        "select count(distinct p) from (select unnest(policies) as p from {configs})",
+    )[0][0]
+    assert len(rows) == listed > 0
+    assert all(row[1].startswith("no description recorded first listed") for row in rows)
