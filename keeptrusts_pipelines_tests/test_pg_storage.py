@@ -12,6 +12,7 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
+import httpx
 import pytest
 import sqlalchemy as sa
 import yaml
@@ -23,8 +24,10 @@ from keeptrusts_pipelines.defs.instance import (
     SQLITE_TEMPLATE,
     local_instance,
 )
-from keeptrusts_pipelines_tests.conftest import POSTGRES_ADMIN_URL
+from keeptrusts_pipelines_tests.conftest import POSTGRES_ADMIN_URL, free_port
 from keeptrusts_pipelines_tests.lakes import demo_lake
+from keeptrusts_pipelines_tests.served import lake_count as served_lake_count
+from keeptrusts_pipelines_tests.served import running_server, served_home, wait_until_final
 from keeptrusts_pipelines_tests.test_dagster_dev import (
     FORMATS,
     TEAMS,
@@ -244,6 +247,43 @@ def test_dagster_dev_on_postgres_runs_a_lake_day_through_its_daemon(
     assert partition.exists()
     assert not list((keeptrusts_home / "dagster").rglob("*.db"))
     no_password_in_home_or_tags(keeptrusts_home, storage)
+
+
+def test_the_api_with_a_dagster_url_queues_its_exports_on_the_deployment(
+    dagster_dev_on_postgres: tuple[str, Path, sa.Engine],
+    keeptrusts_home: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`kt serve` with KEEPTRUSTS_DAGSTER_URL, as deploy/kubernetes/api.yaml runs it: exports go
+    through the webserver's run queue and launcher, not to workers of the API's own."""
+    url, log, storage = dagster_dev_on_postgres
+    assert loaded_location(url)["loadStatus"] == "LOADED"
+    tokens = served_home(keeptrusts_home)
+    monkeypatch.setenv("KEEPTRUSTS_DAGSTER_URL", url.removesuffix("/graphql"))
+    headers = {"Authorization": f"Bearer {tokens['compliance']}"}
+    with (
+        running_server(keeptrusts_home, free_port()) as api_url,
+        httpx.Client(base_url=api_url, headers=headers, timeout=60) as api,
+    ):
+        answer = api.post(
+            "/v1/exports/jobs",
+            json={"format": "csv", "time_window": {"last": "7d"}, "filters": {"team": ["legal"]}},
+        )
+        assert answer.status_code == 201, answer.text
+        view = wait_until_final(api, answer.json()["export_id"], seconds=300)
+    assert view["status"] == "completed", log.read_text()[-3000:]
+    expected = served_lake_count(keeptrusts_home, view["window"], "team = ?", ["legal"])
+    assert view["records"] == expected > 0
+    events = {
+        event
+        for (event,) in rows(
+            storage,
+            "select dagster_event_type from event_logs where run_id = :run_id",
+            run_id=view["run_id"],
+        )
+    }
+    assert {"PIPELINE_ENQUEUED", "PIPELINE_STARTING", "PIPELINE_SUCCESS"} <= events
+    assert not (keeptrusts_home / "dagster" / "worker-logs").exists()
 
 
 def kt_alone(arguments: list[str], pg_url: str) -> subprocess.CompletedProcess:

@@ -23,7 +23,7 @@ from keeptrusts_pipelines.api.tokens import TokenError, TokenStore
 from keeptrusts_pipelines.custody.ledger import CustodyLedger, LedgerError
 from keeptrusts_pipelines.errors import ConfigurationError, ExportRequestError, KeeptrustsError
 from keeptrusts_pipelines.service.jobs import NoSuchExport
-from keeptrusts_pipelines.settings import custody_url, keeptrusts_home
+from keeptrusts_pipelines.settings import custody_url, dagster_url, keeptrusts_home
 
 log = logging.getLogger("keeptrusts.api")
 
@@ -102,9 +102,15 @@ def _message(error: Exception) -> str:
 def create_app(
     home: Path | None = None, settings: ServeSettings | None = None, runs: object | None = None
 ) -> FastAPI:
-    """The application over KEEPTRUSTS_HOME; `runs` defaults to the local Dagster instance."""
+    """The application over KEEPTRUSTS_HOME; `runs` defaults to the Dagster webserver of
+    KEEPTRUSTS_DAGSTER_URL (its run queue and launcher: a pod per run on Kubernetes), else the
+    local Dagster instance."""
     home = home or keeptrusts_home()
     settings = settings or ServeSettings.from_environment()
+    if runs is None and dagster_url():
+        from keeptrusts_pipelines.cli.graphql_runs import GraphQLExportRuns
+
+        runs = GraphQLExportRuns(dagster_url())
     if runs is None:
         from keeptrusts_pipelines.defs.export_runs import LocalExportRuns
 
