@@ -65,8 +65,11 @@ def fixed_for_every_run(
     """The resources with an empty config schema: run config cannot point a run at another
     ledger, lake or bucket, which would let a Launchpad user export outside custody."""
     fixed = {}
+    # Initialised together: one by one, each made its own throwaway instance (0.3 s apiece).
+    with dg.build_resources(resources) as initialised:  # secrets from EnvVars resolved here
+        values = {key: getattr(initialised, key) for key in resources}
     for key, resource in resources.items():
-        value = resource.process_config_and_initialize()  # secrets from EnvVars resolved here
+        value = values[key]
         fixed[key] = dg.ResourceDefinition(
             resource_fn=lambda _, value=value: value,
             config_schema={},
