@@ -11,16 +11,20 @@ from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 import httpx
 import pytest
 import sqlalchemy as sa
 import yaml
+from dagster._config import process_config  # validates config as the instance loads it
+from dagster_k8s.job import DagsterK8sJobConfig
 from typer.testing import CliRunner
 
 from keeptrusts_pipelines.cli.app import app
 from keeptrusts_pipelines.defs.instance import (
     POSTGRES_TEMPLATE,
+    PROJECT_ROOT,
     SQLITE_TEMPLATE,
     local_instance,
 )
@@ -344,3 +348,92 @@ def test_a_database_the_role_cannot_use_is_one_line(
     assert not rows(
         storage_database, "select 1 from information_schema.tables where table_name = 'runs'"
     )
+
+
+HELM_VALUES = PROJECT_ROOT / "deploy" / "helm" / "values.yaml"
+
+
+def test_the_helm_values_make_an_instance_dagster_opens_on_postgres(
+    storage_database: sa.Engine, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """deploy/helm/values.yaml, rendered as the chart's instance ConfigMap renders it (storage
+    with its scheme and params, the run queue, monitoring, retries, extra instance config, the
+    K8sRunLauncher's fields), opened by this Dagster against the local PostgreSQL."""
+    values = yaml.safe_load(HELM_VALUES.read_text())
+    pg, daemon = values["postgresql"], values["dagsterDaemon"]
+    queue = daemon["runCoordinator"]["config"]["queuedRunCoordinator"]
+    url = storage_database.url
+    postgres_db = {
+        "username": url.username,
+        "password": {"env": "DAGSTER_PG_PASSWORD"},
+        "hostname": url.host,
+        "db_name": url.database,
+        "port": url.port or pg["service"]["port"],
+        # The local server offers no TLS: everything else as the values say.
+        "params": {**pg["postgresqlParams"], "sslmode": "prefer"},
+        "scheme": pg["postgresqlScheme"],
+    }
+    storages = {
+        "run_storage": ("dagster_postgres.run_storage", "PostgresRunStorage"),
+        "event_log_storage": ("dagster_postgres.event_log", "PostgresEventLogStorage"),
+        "schedule_storage": ("dagster_postgres.schedule_storage", "PostgresScheduleStorage"),
+    }
+    instance_config = {
+        **{
+            key: {"module": module, "class": name, "config": {"postgres_db": postgres_db}}
+            for key, (module, name) in storages.items()
+        },
+        "run_coordinator": {
+            "module": "dagster.core.run_coordinator",
+            "class": "QueuedRunCoordinator",
+            "config": {
+                "max_concurrent_runs": queue["maxConcurrentRuns"],
+                "tag_concurrency_limits": queue["tagConcurrencyLimits"],
+            },
+        },
+        "run_monitoring": {
+            "enabled": daemon["runMonitoring"]["enabled"],
+            "start_timeout_seconds": daemon["runMonitoring"]["startTimeoutSeconds"],
+            "max_resume_run_attempts": daemon["runMonitoring"]["maxResumeRunAttempts"],
+            "poll_interval_seconds": daemon["runMonitoring"]["pollIntervalSeconds"],
+        },
+        "run_retries": {
+            "enabled": daemon["runRetries"]["enabled"],
+            "max_retries": daemon["runRetries"]["maxRetries"],
+            "retry_on_asset_or_op_failure": daemon["runRetries"]["retryOnAssetOrOpFailure"],
+        },
+        "telemetry": values["telemetry"],
+        **values["additionalInstanceConfig"],
+    }
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text(yaml.safe_dump(instance_config))
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    monkeypatch.setenv("DAGSTER_PG_PASSWORD", url.password or "")
+    with dg.DagsterInstance.get() as instance:
+        assert instance.run_storage._engine.url.drivername == "postgresql+psycopg2"
+        queue_config = instance.run_coordinator.get_run_queue_config()
+        assert queue_config.max_concurrent_runs == queue["maxConcurrentRuns"]
+        kinds = {limit["value"] for limit in queue_config.tag_concurrency_limits}
+        assert kinds == {"lake", "export", "evidence"}  # values of the keeptrusts/kind tag
+        assert instance.get_runs_count() == 0
+
+    launcher = values["runLauncher"]["config"]["k8sRunLauncher"]
+    run_k8s_config = launcher["runK8sConfig"]
+    launcher_config = {
+        "load_incluster_config": launcher["loadInclusterConfig"],
+        "image_pull_policy": launcher["imagePullPolicy"],
+        "fail_pod_on_run_failure": launcher["failPodOnRunFailure"],
+        "run_k8s_config": {
+            "container_config": run_k8s_config["containerConfig"],
+            "pod_spec_config": run_k8s_config["podSpecConfig"],
+            "job_spec_config": run_k8s_config["jobSpecConfig"],
+        },
+        # What the chart adds from its own names.
+        "instance_config_map": "dagster-instance",
+        "service_account_name": "dagster",
+        "postgres_password_secret": values["global"]["postgresqlSecretName"],
+        "dagster_home": "/opt/dagster/dagster_home",
+    }
+    checked = process_config(DagsterK8sJobConfig.config_type_run_launcher(), launcher_config)
+    assert checked.success, [error.message for error in checked.errors or []]
