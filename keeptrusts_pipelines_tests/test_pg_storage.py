@@ -1,5 +1,6 @@
 """Dagster's storage on the local PostgreSQL (KEEPTRUSTS_DAGSTER_PG_URL): lake days, ten
-exports at once and `dagster dev`, each read back from PostgreSQL's own tables."""
+exports at once, `dagster dev` and `kt serve` on it, each read back from PostgreSQL's own tables;
+and the deployment files (deploy/) that run the same code location on Kubernetes."""
 
 import json
 import os
@@ -437,3 +438,31 @@ def test_the_helm_values_make_an_instance_dagster_opens_on_postgres(
     }
     checked = process_config(DagsterK8sJobConfig.config_type_run_launcher(), launcher_config)
     assert checked.success, [error.message for error in checked.errors or []]
+
+
+def test_the_image_values_and_readme_run_the_same_code_location() -> None:
+    """The Dockerfile's command is the one the README shows, its module is the one the Helm
+    values and workspace.yaml load, and every deployment file parses."""
+    dockerfile = (PROJECT_ROOT / "deploy" / "Dockerfile").read_text()
+    command = json.loads(dockerfile.split("\nCMD ", 1)[1].replace("\\\n", ""))
+    assert command[:3] == ["dagster", "code-server", "start"]
+    module = command[command.index("-m") + 1]
+    assert f"`{' '.join(command)}`" in (PROJECT_ROOT / "README.md").read_text()
+    values = yaml.safe_load(HELM_VALUES.read_text())
+    (deployment,) = values["dagster-user-deployments"]["deployments"]
+    assert deployment["codeServerArgs"] == ["--module-name", module]
+    assert deployment["port"] == int(command[command.index("-p") + 1])
+    workspace = yaml.safe_load((PROJECT_ROOT / "workspace.yaml").read_text())
+    assert workspace["load_from"][0]["python_module"]["module_name"] == module
+    manifests = sorted((PROJECT_ROOT / "deploy" / "kubernetes").glob("*.yaml"))
+    kinds = [
+        document["kind"]
+        for path in manifests
+        for document in yaml.safe_load_all(path.read_text())
+        if document
+    ]
+    assert sorted(kinds) == ["ConfigMap", "Deployment", "PersistentVolumeClaim", "Service"]
+    for line in dockerfile.splitlines():  # every file the image copies exists
+        if line.startswith("COPY "):
+            for name in line.split()[1:-1]:
+                assert (PROJECT_ROOT / name).exists(), name
