@@ -292,6 +292,10 @@ def test_the_report_has_scope_method_contents_frameworks_policies_and_signoff(
     for statement in ("computed by DuckDB", "stratified sample", "Redaction applied", "kt verify"):
         assert statement in text, statement
     assert "sha256sum" in text and "kt export status --id exp_" in text
+    # A key figure keeps its unit on its line.
+    summary_page = pages[outline["Executive summary"] - 1]
+    assert re.search(r"^[\d,]+[ \xa0]ms\nlatency p50$", summary_page, flags=re.MULTILINE)
+    assert re.search(r"^[\d,]+[ \xa0]ms\nlatency p95$", summary_page, flags=re.MULTILINE)
     # Sign-off: two people, with name, role, date and signature lines each.
     signoff = words(pages[outline["Sign-off"] - 1])
     assert "Prepared by" in signoff and "Reviewed by" in signoff
