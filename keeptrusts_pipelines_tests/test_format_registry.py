@@ -229,3 +229,21 @@ def test_a_registered_name_cannot_be_taken_twice_or_malformed() -> None:
         register_format(
             ExportFormat("box", "tar", "a/b", FormatKind.BUNDLE, "m:f", bundle_file="box.tar")
         )
+
+
+def test_a_plugin_that_cannot_load_is_named_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "kt_broken_plugin.py").write_text("formats = (\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(formats, "_IMPORTED_MODULES", set(formats._IMPORTED_MODULES))
+    for module, cause in (
+        ("kt_broken_plugin", "SyntaxError"),
+        ("kt_missing_plugin", "ModuleNotFoundError"),
+    ):
+        monkeypatch.setenv("KEEPTRUSTS_FORMATS_MODULES", module)
+        with pytest.raises(ConfigurationError) as failed:
+            format_named("csv")
+        message = str(failed.value)
+        assert message.startswith(f"KEEPTRUSTS_FORMATS_MODULES: cannot import '{module}' ({cause}")
+        assert "\n" not in message

@@ -148,11 +148,14 @@ def _import_plugins() -> None:
         _IMPORTED_MODULES.add(module_name)
         try:
             importlib.import_module(module_name)
-        except ImportError as error:
+        except Exception as error:  # the plug-in's fault, said in one line
             _IMPORTED_MODULES.discard(module_name)
+            if isinstance(error, ConfigurationError):
+                raise
+            fix = "put its folder on PYTHONPATH" if isinstance(error, ImportError) else "fix it"
             raise ConfigurationError(
-                f"{FORMATS_MODULES_VARIABLE}: cannot import {_shown(module_name)} ({error}); "
-                "put its folder on PYTHONPATH, or remove it from the list"
+                f"{FORMATS_MODULES_VARIABLE}: cannot import {_shown(module_name)} "
+                f"({type(error).__name__}: {error}); {fix}, or remove it from the list"
             ) from None
 
 
