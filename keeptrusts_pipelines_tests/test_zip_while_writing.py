@@ -1,5 +1,5 @@
 """Large exports are zipped while they are written: the parts are deflated as they stream, and
-the archive joined from them is byte for byte the one zipfile writes from the plain parts."""
+the archive joined from them is laid out byte for byte as zipfile lays out its archives."""
 
 import io
 import os
@@ -45,19 +45,43 @@ def member(path: Path, content: bytes, piece: int) -> Path:
     return path
 
 
+def zlib_member(path: Path, content: bytes) -> Path:
+    """A one-member zip deflated by zipfile (zlib), whose deflated bytes zipfile would write."""
+    with (
+        zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive,
+        archive.open(entry("member"), "w", force_zip64=True) as stream,
+    ):
+        stream.write(content)
+    return path
+
+
 def test_joined_members_are_the_bytes_zipfile_writes(tmp_path: Path) -> None:
     contents = [text(20_000, seed) for seed in range(3)] + [b""]
     names = [f"Q1-Évidence.part-{n:04d}.csv" for n in range(1, 5)]
-    # Fed in different pieces: deflate's output does not depend on how bytes arrive.
     members = [
-        (name, member(tmp_path / f"{n}.zip", content, piece))
-        for n, (name, content, piece) in enumerate(
-            zip(names, contents, (7, 4096, 1 << 20, 1), strict=True)
-        )
+        (name, zlib_member(tmp_path / f"{n}.zip", content))
+        for n, (name, content) in enumerate(zip(names, contents, strict=True))
     ]
     joined = io.BytesIO()
     join(members, joined)
     assert joined.getvalue() == zipfile_archive(list(zip(names, contents, strict=True)))
+
+
+def test_a_member_deflates_to_the_same_bytes_however_its_content_arrives(
+    tmp_path: Path,
+) -> None:
+    content = text(60_000)
+    written = [
+        member(tmp_path / f"{piece}.zip", content, piece).read_bytes()
+        for piece in (7, 4096, 1 << 20, 3_000_001, len(content))
+    ]
+    assert len(set(written)) == 1
+    with zipfile.ZipFile(tmp_path / "7.zip") as archive:
+        (info,) = archive.infolist()
+        assert archive.read(info) == content and info.compress_size < len(content) / 2
+    empty = member(tmp_path / "empty.zip", b"", 1)
+    with zipfile.ZipFile(empty) as archive:
+        assert archive.read("member") == b""
 
 
 def test_offsets_past_the_zip64_limit_get_zip64_records(
@@ -110,7 +134,7 @@ def test_a_cancelled_follower_stops_without_waiting_for_more(tmp_path: Path) -> 
 
 def test_a_deflating_sink_reports_its_writer_threads_error(tmp_path: Path) -> None:
     sink = DeflatingSink(tmp_path / "part-0002.zip")
-    os.close(sink._member._archive.fp.fileno())  # the disk goes away under the writer thread
+    os.close(sink._member._handle.fileno())  # the disk goes away under the writer thread
     with pytest.raises(OSError):
         for _ in range(64):
             sink.write(text(2_000))
@@ -157,9 +181,20 @@ def test_a_large_export_is_zipped_as_it_streams_and_joins_to_zipfiles_bytes(
     folder = tmp_path / "artifact"
     folder.mkdir()
     artifact = publish(written, folder, "kt_export", "csv")
-    named = [(f"kt_export.part-{n:04d}.csv", c) for n, c in enumerate(plain, 1)]
-    assert artifact.read_bytes() == zipfile_archive(named)
     assert [p.name for p in folder.iterdir()] == ["kt_export.zip"]
+    with zipfile.ZipFile(artifact) as archive:
+        assert archive.testzip() is None
+        assert archive.namelist() == [f"kt_export.part-{n:04d}.csv" for n in range(1, 6)]
+        assert [archive.read(name) for name in archive.namelist()] == plain
+
+    # Again in other batches: the same bytes.
+    again = tmp_path / "again"
+    again.mkdir()
+    output = PartFiles(again, LinesWriter, part_bytes=600_000)
+    for batch in frame.iter_slices(1_234):
+        output.write(batch)
+    republished = publish(output.close(), again, "kt_export", "csv")
+    assert republished.read_bytes() == artifact.read_bytes()
 
 
 def test_one_part_past_half_full_stays_one_plain_file(tmp_path: Path) -> None:
@@ -186,8 +221,9 @@ def test_plain_parts_from_reports_are_deflated_when_published(tmp_path: Path) ->
     folder = tmp_path / "artifact"
     folder.mkdir()
     artifact = publish(plain, folder, "transcripts", "pdf")
-    named = [(f"transcripts.part-{n:04d}.pdf", c) for n, c in enumerate(contents, 1)]
-    assert artifact.read_bytes() == zipfile_archive(named)
+    with zipfile.ZipFile(artifact) as archive:
+        assert archive.namelist() == ["transcripts.part-0001.pdf", "transcripts.part-0002.pdf"]
+        assert [archive.read(name) for name in archive.namelist()] == contents
 
 
 def test_deflating_starts_once_the_first_part_is_half_full(tmp_path: Path) -> None:

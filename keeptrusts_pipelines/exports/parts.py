@@ -2,8 +2,8 @@
 
 A large export is zipped while it is written, not after: the first part is written plain
 (most exports are one part, and that part is the artifact) and, once it is half full, a
-thread deflates it behind the writer; every later part is deflated as its rows stream. The
-zip is then joined from deflated parts without compressing anything again.
+thread deflates it behind the writer; every later part is deflated by its writer thread as its
+rows stream. The zip is then joined from the deflated parts without compressing anything again.
 """
 
 from collections.abc import Callable
@@ -21,7 +21,7 @@ SAMPLE_ROWS = 1_000
 DEFLATED_SUFFIX = ".zip"
 # How full the first part is when its deflating starts. Earlier wastes work on exports that
 # stay one part; later leaves the thread behind when the part ends. At half, it catches up
-# (level-1 deflate runs faster than rows are made) before the first part ends.
+# (deflate runs ten times faster than rows are made) before the first part ends.
 FOLLOW_FROM = 0.5
 
 

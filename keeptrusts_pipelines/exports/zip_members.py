@@ -2,8 +2,12 @@
 
 Each member is first a one-member zip of its own, which states its CRC-32 and sizes; `join`
 copies the deflated bytes of several under their final names into one archive, compressing
-nothing again. Entries carry fixed metadata, so the same contents always join into the same
-bytes — the bytes `zipfile` itself writes for them.
+nothing again, laid out field for field as `zipfile` lays out its archives.
+
+Deflate is ISA-L's (the isal package): on the exports' CSV it reads about 0.8-1 GB/s per
+core, four to five times zlib's fastest level, and compresses a tenth better. Its output
+depends on how its input is cut, so it is always fed whole blocks of BLOCK_BYTES: the same
+content gives the same bytes however the rows arrived.
 """
 
 import struct
@@ -12,11 +16,17 @@ import zipfile
 from pathlib import Path
 from typing import BinaryIO
 
+from isal import isal_zlib
+
 # Fixed zip entry metadata, so the same parts always pack into the same bytes.
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
-# Fast deflate: parts are large text, and level 1 keeps most of the gain at a third the time.
-COMPRESS_LEVEL = 1
+# ISA-L's level 2 runs as fast as its level 1 and is 2% smaller; level 3 takes three times
+# as long for 5% more (measured on a demo quarter's CSV).
+COMPRESS_LEVEL = 2
 CHUNK_BYTES = 1 << 20
+# What deflate is fed at a time (see above): large enough that calls cost nothing.
+BLOCK_BYTES = 1 << 20
+RAW_DEFLATE = -15  # window bits: a bare deflate stream, as zip members hold
 LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")  # the zip format's local file header
 CENTRAL_ENTRY = struct.Struct("<4s4B4HL2L5H2L")
 END_RECORD = struct.Struct("<4s4H2LH")
@@ -36,21 +46,46 @@ def entry(name: str) -> zipfile.ZipInfo:
 
 
 class MemberWriter:
-    """A one-member zip at `path`, deflated as bytes are written (`write` releases the GIL
-    while it compresses, so a writer thread overlaps the thread making the bytes)."""
+    """A one-member zip at `path`, deflated as bytes are written (deflate and CRC release
+    the GIL, so a writer thread overlaps the thread making the bytes)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._archive = zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, COMPRESS_LEVEL)
-        # ZIP64 fields from the start: a part's size is known only once it has been written.
-        self._stream = self._archive.open(entry("member"), "w", force_zip64=True)
+        self._info = entry("member")
+        self._info.header_offset = 0
+        self._info.CRC = self._info.file_size = self._info.compress_size = 0
+        self._handle = path.open("wb")
+        # ZIP64 fields from the start: a part's size is known only once it has been written;
+        # the header is written again, as long, when it is.
+        self._handle.write(self._info.FileHeader(zip64=True))
+        self._deflate = isal_zlib.compressobj(COMPRESS_LEVEL, isal_zlib.DEFLATED, RAW_DEFLATE)
+        self._pending = bytearray()
 
     def write(self, data: bytes) -> None:
-        self._stream.write(data)
+        self._info.CRC = isal_zlib.crc32(data, self._info.CRC)
+        self._info.file_size += len(data)
+        self._pending += data
+        whole = len(self._pending) - len(self._pending) % BLOCK_BYTES
+        if whole:
+            view = memoryview(self._pending)
+            for start in range(0, whole, BLOCK_BYTES):
+                self._out(self._deflate.compress(view[start : start + BLOCK_BYTES]))
+            view.release()
+            del self._pending[:whole]
+
+    def _out(self, deflated: bytes) -> None:
+        self._handle.write(deflated)
+        self._info.compress_size += len(deflated)
 
     def close(self) -> None:
-        self._stream.close()
-        self._archive.close()
+        if self._pending:
+            self._out(self._deflate.compress(bytes(self._pending)))
+        self._out(self._deflate.flush())
+        self._handle.seek(0)
+        self._handle.write(self._info.FileHeader(zip64=True))
+        self._handle.seek(0, 2)
+        _write_directory([self._info], self._handle)
+        self._handle.close()
 
 
 def deflate_file(source: Path, target: Path) -> None:
