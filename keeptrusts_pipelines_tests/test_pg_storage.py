@@ -351,6 +351,32 @@ def test_a_database_the_role_cannot_use_is_one_line(
     )
 
 
+def test_a_user_who_may_not_create_tables_is_one_line(
+    storage_database: sa.Engine, keeptrusts_home: Path
+) -> None:
+    """The server answers but Dagster cannot create its tables (PostgreSQL 15 lets no one but
+    the owner create in `public`): refused in one line naming the variable and the fix."""
+    role = f"keeptrusts_reader_{uuid.uuid4().hex[:8]}"
+    with storage_database.connect() as connection:
+        connection.exec_driver_sql(f"CREATE ROLE {role} LOGIN PASSWORD 'reader-pw-123'")
+        connection.commit()
+    try:
+        reader = storage_database.url.set(
+            drivername="postgresql", username=role, password="reader-pw-123"
+        )
+        answer = kt_alone(["export", "list"], reader.render_as_string(hide_password=False))
+    finally:
+        with storage_database.connect() as connection:
+            connection.exec_driver_sql(f"DROP ROLE {role}")
+            connection.commit()
+    assert answer.returncode == 1, answer.stdout + answer.stderr
+    lines = answer.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in answer.stderr, answer.stderr
+    assert "KEEPTRUSTS_DAGSTER_PG_URL: Dagster cannot open its storage" in lines[0]
+    assert "permission denied" in lines[0] and "create tables" in lines[0]
+    assert "reader-pw-123" not in answer.stderr + answer.stdout
+
+
 HELM_VALUES = PROJECT_ROOT / "deploy" / "helm" / "values.yaml"
 
 

@@ -136,6 +136,14 @@ def prepare_dagster_home() -> Path:
     return home
 
 
+def _storage_error(error: Exception) -> bool:
+    """An error of the PostgreSQL storage itself (imported here: dagster_postgres is loaded by
+    then, and costs half a second to load for commands that never open the instance)."""
+    from dagster_postgres.utils import DagsterPostgresException
+
+    return isinstance(error, sa.exc.SQLAlchemyError | DagsterPostgresException)
+
+
 # One instance per Dagster home, held here: runs keep only weak references to theirs.
 _instances: dict[Path, dg.DagsterInstance] = {}
 
@@ -148,12 +156,13 @@ def local_instance() -> dg.DagsterInstance:
             _instances[home] = dg.DagsterInstance.get()
         except Exception as error:
             pg_url = dagster_pg_url()
-            if not pg_url:
+            if not pg_url or not _storage_error(error):
                 raise
-            # dagster-postgres creates its tables on first use; say which setting to fix.
+            # dagster-postgres creates its tables on first use: a user who may connect but not
+            # create tables gets here.
+            url = _parsed_pg_url(pg_url)
             raise ConfigurationError(
-                f"{PG_URL_VARIABLE}: Dagster cannot open its storage at "
-                f"{_server(_parsed_pg_url(pg_url))} ({_reason(error, sa.make_url(pg_url))}); "
-                "the URL's user needs to create tables in that database"
+                f"{PG_URL_VARIABLE}: Dagster cannot open its storage at {_server(url)} "
+                f"({_reason(error, url)}); let the URL's user create tables in that database"
             ) from None
     return _instances[home]
