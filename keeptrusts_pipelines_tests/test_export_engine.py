@@ -252,3 +252,33 @@ def test_a_failed_export_leaves_nothing_and_its_retry_matches(
         "export.json",
     ]
     assert [p.name for p in (folder / "artifact").iterdir()] == ["kt_2026-03-01_to_2026-03-10.csv"]
+
+
+def test_config_history_carries_policy_definitions_and_reads_days_written_before_them(
+    tmp_path: Path,
+) -> None:
+    lake = demo_lake(tmp_path / "lake", FIRST, 3)
+    # The first day as a lake written before configurations carried policy_definitions.
+    first_day = lake.partition_file("config_versions", FIRST)
+    pq.write_table(pq.read_table(first_day).drop(["policy_definitions"]), first_day)
+    counted = duckdb.sql(
+        "SELECT count(*) FILTER (WHERE policy_definitions IS NULL), count(*) "
+        f"FROM read_parquet({[str(p) for p in lake.root.glob('config_versions/*/*.parquet')]}, "
+        "union_by_name = true)"
+    ).fetchall()[0]
+
+    result = export(
+        lake,
+        tmp_path,
+        request("2026-03-01", "2026-03-03", export_type="config-history", format="jsonl"),
+    )
+
+    rows = [json.loads(line) for line in Path(result.artifact).read_text().splitlines()]
+    assert len(rows) == counted[1] and counted[0] >= 1
+    assert sum(row["policy_definitions"] is None for row in rows) == counted[0]
+    described = [row for row in rows if row["policy_definitions"]]
+    assert described and all(
+        {"policy", "version", "description"} <= set(d)
+        for r in described
+        for d in r["policy_definitions"]
+    )

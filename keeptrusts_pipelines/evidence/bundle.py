@@ -128,7 +128,8 @@ def write_bundle(
         )
         records[CONFIG_HISTORY_FILE] = _scope_jsonl(
             scope,
-            "SELECT config_version AS id, created_at, gateway, author, summary, policies, sha256 "
+            "SELECT config_version AS id, created_at, gateway, author, summary, policies, "
+            "policy_definitions, sha256 "
             "FROM config_versions WHERE in_window ORDER BY created_at, config_version",
             "config-history",
             data / CONFIG_HISTORY_FILE,

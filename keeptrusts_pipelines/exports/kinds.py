@@ -11,7 +11,7 @@ from pathlib import Path
 import polars as pl
 
 from keeptrusts_pipelines.model.export_request import EVENT_FILTERS, Filters, Window
-from keeptrusts_pipelines.model.schema import SEVERITIES
+from keeptrusts_pipelines.model.schema import CONFIG_VERSIONS, SEVERITIES
 
 # Filters matched against a column of the same name (OR within a filter, AND across them).
 COLUMN_FILTERS = tuple(
@@ -111,8 +111,14 @@ def _escalations(files: list[Path], window: Window, filters: Filters) -> pl.Lazy
     )
 
 
+_CONFIG_VERSIONS = pl.from_arrow(CONFIG_VERSIONS.empty_table()).schema
+
+
 def _config_history(files: list[Path], window: Window, filters: Filters) -> pl.LazyFrame:
-    selected = pl.scan_parquet(files).filter(_in_window("created_at", window))
+    # Days written before a column existed (policy_definitions) read it as null.
+    selected = pl.scan_parquet(files, schema=_CONFIG_VERSIONS, missing_columns="insert").filter(
+        _in_window("created_at", window)
+    )
     if filters.gateway:
         selected = selected.filter(pl.col("gateway").is_in(list(filters.gateway)))
     return selected.select(
