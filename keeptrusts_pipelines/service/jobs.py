@@ -227,7 +227,7 @@ class ExportJobs:
 
     home: Path
     runs: ExportRuns
-    ledger: CustodyLedger
+    ledger: CustodyLedger | LedgerOnUse
     actor: str
     lake: LakeLayout = field(init=False)
 
