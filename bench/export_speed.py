@@ -88,14 +88,17 @@ def engine_export(layout: LakeLayout, file_format: str, out: Path) -> int:
     return run_export(request, layout, out, now=lambda: later, part_bytes=1 << 40).records
 
 
-# The same rows and columns as the engine's events export, in DuckDB's SQL, unredacted.
-COPY_QUERY = """
-SELECT
+# The columns of the engine's events export, in DuckDB's SQL, unredacted.
+EVENTS_COLUMNS = """
     event_id AS id, "timestamp", model, policy, action, result,
     coalesce(cost_tokens_input, 0) + coalesce(cost_tokens_output, 0) AS tokens,
     latency_ms, request_id, environment, gateway, consumer_group, team, "user", provider,
     severity, policies_evaluated, input, output, cost_tokens_input, cost_tokens_output,
     escalation_id, config_version, conversation_id, trace_id, citations
+"""
+# The same rows and columns as the engine's events export.
+COPY_QUERY = f"""
+SELECT {EVENTS_COLUMNS}
 FROM read_parquet($files)
 WHERE "timestamp" >= $start AND "timestamp" < $end AND list_contains($gateways, gateway)
 """

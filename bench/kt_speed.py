@@ -29,6 +29,7 @@ from pathlib import Path
 
 import duckdb
 
+from bench.export_speed import EVENTS_COLUMNS
 from keeptrusts_pipelines.lake.ingest import ingest_day
 from keeptrusts_pipelines.lake.layout import LakeLayout
 from keeptrusts_pipelines.model.schema import TABLES
@@ -39,14 +40,9 @@ KT = str(Path(sys.executable).with_name("kt"))
 DEFAULT_DAYS = 90
 TEAM = "legal"
 
-# The columns of the engine's events export, in DuckDB's SQL, unredacted and in lake order.
-EVENTS_QUERY = """
-SELECT
-    event_id AS id, "timestamp", model, policy, action, result,
-    coalesce(cost_tokens_input, 0) + coalesce(cost_tokens_output, 0) AS tokens,
-    latency_ms, request_id, environment, gateway, consumer_group, team, "user", provider,
-    severity, policies_evaluated, input, output, cost_tokens_input, cost_tokens_output,
-    escalation_id, config_version, conversation_id, trace_id, citations
+# The engine's events columns, unredacted and in lake order, of one team or of all.
+EVENTS_QUERY = f"""
+SELECT {EVENTS_COLUMNS}
 FROM read_parquet($files)
 WHERE team = $team OR $team IS NULL
 """
