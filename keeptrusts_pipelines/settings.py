@@ -70,8 +70,28 @@ def export_ttl_days() -> int:
 
 
 def dagster_url() -> str | None:
-    """`KEEPTRUSTS_DAGSTER_URL`: a Dagster webserver kt submits to; unset, the local instance."""
-    return os.environ.get("KEEPTRUSTS_DAGSTER_URL") or None
+    """`KEEPTRUSTS_DAGSTER_URL`: a Dagster webserver kt submits to; unset, the one `kt ui` runs
+    on this KEEPTRUSTS_HOME, if it is up; else none (the local instance, without a daemon)."""
+    return os.environ.get("KEEPTRUSTS_DAGSTER_URL") or recorded_webserver()
+
+
+# Where `kt ui` says which webserver (and daemon) it runs for this home, while it runs.
+WEBSERVER_RECORD = "webserver.json"
+
+
+def webserver_record_path() -> Path:
+    return Path(os.environ.get("DAGSTER_HOME") or dagster_home()) / WEBSERVER_RECORD
+
+
+def recorded_webserver() -> str | None:
+    """The GraphQL URL `kt ui` recorded, while the process that recorded it is alive."""
+    try:
+        record = json.loads(webserver_record_path().read_text()[:4096])
+        pid, url = int(record["pid"]), str(record["url"])
+        os.kill(pid, 0)  # raises when that process has gone: a stale record
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return url if url.startswith("http://127.0.0.1:") else None
 
 
 def evidence_root(home: Path | None = None) -> Path:
