@@ -204,8 +204,9 @@ def _index_entry(conversation: dict, volume: int) -> IndexEntry:
     first = conversation["turns"][0]
     return IndexEntry(
         number=conversation["number"],
-        id=conversation["id"],
-        user=first["user"] or "",
+        # One line per conversation: whitespace inside a value does not break the index's lines.
+        id=" ".join(conversation["id"].split()),
+        user=" ".join((first["user"] or "").split()),
         first_turn=first["timestamp"][:19],
         volume=volume,
     )
