@@ -7,6 +7,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import boto3
@@ -36,9 +37,10 @@ def keeptrusts_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """A new, empty database on the local PostgreSQL server, dropped afterwards."""
+@contextmanager
+def fresh_database(prefix: str) -> Iterator[sa.URL]:
+    """A new, empty database `<prefix>_<random>` on the local PostgreSQL server (its URL),
+    dropped afterwards; the test is skipped, saying how to start the server, when it is down."""
     admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as connection:
@@ -48,15 +50,22 @@ def postgres_url() -> Iterator[str]:
             f"PostgreSQL is not reachable at {admin.url.render_as_string(hide_password=True)} "
             f"({error.orig}); start it with `pg_ctlcluster 15 main start` as .ci/run does"
         )
-    name = f"kt_test_{uuid.uuid4().hex[:12]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     with admin.connect() as connection:
         connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
     try:
-        yield admin.url.set(database=name).render_as_string(hide_password=False)
+        yield admin.url.set(database=name)
     finally:
         with admin.connect() as connection:
             connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A new, empty database on the local PostgreSQL server, dropped afterwards."""
+    with fresh_database("kt_test") as url:
+        yield url.render_as_string(hide_password=False)
 
 
 def free_port() -> int:

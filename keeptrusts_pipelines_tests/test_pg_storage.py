@@ -29,7 +29,7 @@ from keeptrusts_pipelines.defs.instance import (
     SQLITE_TEMPLATE,
     local_instance,
 )
-from keeptrusts_pipelines_tests.conftest import POSTGRES_ADMIN_URL, free_port
+from keeptrusts_pipelines_tests.conftest import free_port, fresh_database
 from keeptrusts_pipelines_tests.lakes import demo_lake
 from keeptrusts_pipelines_tests.served import lake_count as served_lake_count
 from keeptrusts_pipelines_tests.served import running_server, served_home, wait_until_final
@@ -51,30 +51,15 @@ runner = CliRunner()
 def storage_database(monkeypatch: pytest.MonkeyPatch) -> Iterator[sa.Engine]:
     """A new database `keeptrusts_dagster_<random>` as KEEPTRUSTS_DAGSTER_PG_URL (dropped after);
     the engine reads Dagster's tables in it directly."""
-    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.exec_driver_sql("SELECT 1")
-    except sa.exc.OperationalError as error:
-        pytest.skip(
-            f"PostgreSQL is not reachable at {admin.url.render_as_string(hide_password=True)} "
-            f"({error.orig}); start it with `pg_ctlcluster 15 main start` as .ci/run does"
-        )
-    name = f"keeptrusts_dagster_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = admin.url.set(database=name)
-    # As a user writes it: plain postgresql://, which kt opens through psycopg2.
-    plain = url.set(drivername="postgresql").render_as_string(hide_password=False)
-    monkeypatch.setenv("KEEPTRUSTS_DAGSTER_PG_URL", plain)
-    reader = sa.create_engine(url, poolclass=sa.pool.NullPool)
-    try:
-        yield reader
-    finally:
-        reader.dispose()
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+    with fresh_database("keeptrusts_dagster") as url:
+        # As a user writes it: plain postgresql://, which kt opens through psycopg2.
+        plain = url.set(drivername="postgresql").render_as_string(hide_password=False)
+        monkeypatch.setenv("KEEPTRUSTS_DAGSTER_PG_URL", plain)
+        reader = sa.create_engine(url, poolclass=sa.pool.NullPool)
+        try:
+            yield reader
+        finally:
+            reader.dispose()
 
 
 def rows(engine: sa.Engine, query: str, **parameters: object) -> list[tuple]:

@@ -17,6 +17,7 @@ from keeptrusts_pipelines.lake.layout import LakeLayout
 from keeptrusts_pipelines.model.export_request import ExportRequest, Filters, build_window
 from keeptrusts_pipelines.sources.demo import generate_day
 from keeptrusts_pipelines_tests.lakes import demo_lake, replace_day_with_records
+from keeptrusts_pipelines_tests.test_report_pages import SECTIONS
 
 FIRST = date(2026, 3, 1)
 NOW = datetime(2026, 4, 1, tzinfo=UTC)
@@ -161,21 +162,6 @@ def test_a_framework_is_added_as_yaml_and_sql(
     ).fetchall()[0][0]
     assert controls(result)["CC7.2"]["figures"] == {"blocked": blocked}
     assert controls(result)["CC7.2"]["status"] == "met"
-
-
-SECTIONS = (
-    "Scope",
-    "Method",
-    "Contents",
-    "Executive summary",
-    "Framework results",
-    "Policies",
-    "Policy violations by type and severity",
-    "Escalation timeline and resolution status",
-    "Configuration change log",
-    "Sign-off",
-    "Appendix: sample of events",
-)
 
 
 def test_the_pdf_report_has_every_section_and_its_summary_attached(
