@@ -17,6 +17,7 @@ from keeptrusts_pipelines.lake.layout import LakeLayout
 from keeptrusts_pipelines.model.export_request import ExportRequest, Filters, build_window
 from keeptrusts_pipelines.sources.demo import generate_day
 from keeptrusts_pipelines_tests.lakes import demo_lake, replace_day_with_records
+from keeptrusts_pipelines_tests.test_format_registry import CATALOG as SOC2_CATALOG
 from keeptrusts_pipelines_tests.test_report_pages import SECTIONS
 
 FIRST = date(2026, 3, 1)
@@ -140,16 +141,7 @@ def test_a_framework_is_added_as_yaml_and_sql(
 ) -> None:
     catalogs = tmp_path / "frameworks"
     catalogs.mkdir()
-    (catalogs / "soc2.yaml").write_text(
-        "framework: soc2\n"
-        "title: SOC 2 monitoring\n"
-        "controls:\n"
-        "  - id: CC7.2\n"
-        "    title: Anomalies are detected and acted on\n"
-        "    reference: SOC 2 CC7.2\n"
-        "    query: soc2_blocked.sql\n"
-        "    met_when: blocked > 0\n"
-    )
+    (catalogs / "soc2.yaml").write_text(SOC2_CATALOG)
     (catalogs / "soc2_blocked.sql").write_text(
         "SELECT count(*) FILTER (WHERE action = 'block') AS blocked FROM events\n"
     )
