@@ -11,16 +11,19 @@ import json
 import os
 import stat
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from securesystemslib.dsse import Envelope
-from securesystemslib.exceptions import Error as SecuritySystemsError
-from securesystemslib.exceptions import VerificationError
-from securesystemslib.signer import CryptoSigner, SSlibKey
 
 from keeptrusts_pipelines.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    # securesystemslib (and the cloud clients its signers bring) loads only to sign or to
+    # check a signature: an unsigned statement needs none of it.
+    from securesystemslib.dsse import Envelope
+    from securesystemslib.signer import SSlibKey
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PREDICATE_TYPE = "https://keeptrusts.dev/evidence-provenance/v1"
@@ -100,6 +103,8 @@ def public_key(path: Path) -> SSlibKey:
             ) from None
     if not isinstance(key, Ed25519PublicKey):
         raise ConfigurationError(f"{path}: not an Ed25519 key")
+    from securesystemslib.signer import SSlibKey
+
     return SSlibKey.from_crypto(key)
 
 
@@ -108,6 +113,9 @@ def write_provenance(artifact: Path, document: dict) -> Path:
     target = artifact.with_name(artifact.name + SUFFIX)
     key_path = os.environ.get("KEEPTRUSTS_SIGNING_KEY")
     if key_path:
+        from securesystemslib.dsse import Envelope
+        from securesystemslib.signer import CryptoSigner, SSlibKey
+
         private = _private_key(key_path)
         signer = CryptoSigner(private, SSlibKey.from_crypto(private.public_key()))
         envelope = Envelope(
@@ -168,6 +176,9 @@ def _json_object(data: bytes, what: str) -> dict:
 
 
 def _envelope(body: dict) -> Envelope:
+    from securesystemslib.dsse import Envelope
+    from securesystemslib.exceptions import Error as SecuritySystemsError
+
     signatures = body.get("signatures")
     if not (
         isinstance(body.get("payload"), str)
@@ -192,6 +203,9 @@ def _envelope(body: dict) -> Envelope:
 
 
 def _check_signature(envelope: Envelope, key: SSlibKey) -> None:
+    from securesystemslib.exceptions import Error as SecuritySystemsError
+    from securesystemslib.exceptions import VerificationError
+
     if not envelope.signatures:
         raise ValueError("the envelope carries no signature but --public-key requires one")
     try:
