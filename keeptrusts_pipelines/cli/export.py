@@ -10,7 +10,6 @@ in this process (Dagster and the engine load then, once).
 
 import getpass
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -19,15 +18,10 @@ from rich.table import Table
 
 from keeptrusts_pipelines.cli import schedule
 from keeptrusts_pipelines.cli.output import console, emit_json, errors, fail, say
+from keeptrusts_pipelines.cli.request_options import request_options
 from keeptrusts_pipelines.errors import ConfigurationError, ExportRequestError, KeeptrustsError
 from keeptrusts_pipelines.lake.layout import LakeLayout
-from keeptrusts_pipelines.model.export_request import (
-    FORMATS_HELP,
-    ExportRequest,
-    Filters,
-    build_window,
-    validate,
-)
+from keeptrusts_pipelines.model.export_request import ExportRequest
 from keeptrusts_pipelines.service.jobs import (
     FINAL,
     STATUSES,
@@ -50,110 +44,7 @@ app = typer.Typer(
 )
 app.add_typer(schedule.app, name="schedule")
 
-Many = list[str] | None
 JsonFlag = Annotated[bool, typer.Option("--json", help="One JSON object for machines.")]
-# The flags of an export request, shared by `create` and `preview`.
-TypeOption = Annotated[
-    str, typer.Option("--type", help="events, escalations, config-history or conversations.")
-]
-FormatOption = Annotated[str, typer.Option("--format", help=FORMATS_HELP)]
-FromOption = Annotated[
-    str | None, typer.Option("--from", help="Start: a date or RFC 3339 time (UTC).")
-]
-ToOption = Annotated[
-    str | None, typer.Option("--to", help="End, included: a date (whole day) or RFC 3339 time.")
-]
-DateFromOption = Annotated[str | None, typer.Option("--date-from", help="Same as --from.")]
-DateToOption = Annotated[str | None, typer.Option("--date-to", help="Same as --to.")]
-LastOption = Annotated[
-    str | None, typer.Option("--last", help="Quick range ending now: 24h, 7d, 30d or 90d.")
-]
-PolicyOption = Annotated[
-    Many, typer.Option("--filter-policy", "--policy", help="The deciding policy.")
-]
-EvaluatedPolicyOption = Annotated[
-    Many,
-    typer.Option(
-        "--filter-evaluated-policy",
-        help="Any evaluated policy: NAME, or NAME:VERDICT (pass, block, modified, escalate).",
-    ),
-]
-EnvironmentOption = Annotated[Many, typer.Option("--filter-environment", help="Environment.")]
-ProviderOption = Annotated[Many, typer.Option("--filter-provider", help="Model provider.")]
-ActionOption = Annotated[
-    Many,
-    typer.Option("--filter-action", "--filter-decision", help="allow, block, redact, escalate."),
-]
-ResultOption = Annotated[
-    Many,
-    typer.Option(
-        "--filter-result", "--filter-verdict", help="passed, blocked, modified, escalated."
-    ),
-]
-GatewayOption = Annotated[Many, typer.Option("--filter-gateway", help="Gateway.")]
-ConsumerGroupOption = Annotated[
-    Many, typer.Option("--filter-consumer-group", help="Consumer group.")
-]
-TeamOption = Annotated[Many, typer.Option("--filter-team", "--team", help="Team.")]
-UserOption = Annotated[Many, typer.Option("--filter-user", help="User.")]
-ModelOption = Annotated[Many, typer.Option("--filter-model", help="Model.")]
-SeverityOption = Annotated[
-    str | None, typer.Option("--min-severity", help="info, low, medium, high or critical.")
-]
-
-
-def _request(
-    export_type: str,
-    file_format: str,
-    from_: str | None,
-    to: str | None,
-    date_from: str | None,
-    date_to: str | None,
-    last: str | None,
-    filters: Filters,
-    name: str | None,
-    title: str | None,
-    description: str | None,
-    raw_content: bool,
-) -> ExportRequest:
-    if (date_from or date_to) and (from_ or to):
-        raise ExportRequestError("from", "give --from/--to or --date-from/--date-to, not both")
-    # `--last` ends now, to the second: the window reads the same in every record.
-    now = datetime.now(UTC).replace(microsecond=0)
-    if date_from or date_to:
-        window = build_window(date_from, date_to, last, now, "date-from", "date-to")
-    else:
-        window = build_window(from_, to, last, now)
-    return validate(
-        ExportRequest(
-            window=window,
-            format=file_format.lower(),
-            export_type=export_type,
-            filters=filters,
-            name=name,
-            title=title,
-            description=description,
-            raw_content=raw_content,
-        )
-    )
-
-
-def _request_from_options(options: dict) -> ExportRequest:
-    filters = Filters(
-        policy=tuple(options.pop("filter_policy") or ()),
-        evaluated_policy=tuple(options.pop("filter_evaluated_policy") or ()),
-        action=tuple(options.pop("filter_action") or ()),
-        result=tuple(options.pop("filter_result") or ()),
-        environment=tuple(options.pop("filter_environment") or ()),
-        gateway=tuple(options.pop("filter_gateway") or ()),
-        consumer_group=tuple(options.pop("filter_consumer_group") or ()),
-        team=tuple(options.pop("filter_team") or ()),
-        user=tuple(options.pop("filter_user") or ()),
-        model=tuple(options.pop("filter_model") or ()),
-        provider=tuple(options.pop("filter_provider") or ()),
-        min_severity=options.pop("min_severity"),
-    )
-    return _request(filters=filters, **options)
 
 
 def _run_guarded(action):
@@ -271,35 +162,9 @@ def _show(view: dict) -> None:
 
 
 @app.command("create")
+@request_options()
 def create(
-    export_type: TypeOption = "events",
-    file_format: FormatOption = "csv",
-    from_: FromOption = None,
-    to: ToOption = None,
-    date_from: DateFromOption = None,
-    date_to: DateToOption = None,
-    last: LastOption = None,
-    filter_policy: PolicyOption = None,
-    filter_evaluated_policy: EvaluatedPolicyOption = None,
-    filter_action: ActionOption = None,
-    filter_result: ResultOption = None,
-    filter_environment: EnvironmentOption = None,
-    filter_gateway: GatewayOption = None,
-    filter_consumer_group: ConsumerGroupOption = None,
-    filter_team: TeamOption = None,
-    filter_user: UserOption = None,
-    filter_model: ModelOption = None,
-    filter_provider: ProviderOption = None,
-    min_severity: SeverityOption = None,
-    name: Annotated[str | None, typer.Option("--name", help="Label; also the file name.")] = None,
-    title: Annotated[str | None, typer.Option("--title", help="Title for reports.")] = None,
-    description: Annotated[
-        str | None, typer.Option("--description", help="Notes for auditors.")
-    ] = None,
-    raw_content: Annotated[
-        bool,
-        typer.Option("--raw-content", help="Export prompts and outputs unredacted (recorded)."),
-    ] = False,
+    request: ExportRequest,
     s3_bucket: Annotated[
         str | None, typer.Option("--s3-bucket", help="Deliver the artifact to this bucket.")
     ] = None,
@@ -325,10 +190,6 @@ def create(
     """Start an export job over a window, filtered, in a format; redacted unless --raw-content.
 
     Every filter can be repeated: OR within a filter, AND across filters."""
-    options = dict(locals())
-    for key in ("wait", "as_json", "s3_bucket", "s3_prefix", "s3_region", "no_deliver", "reason"):
-        options.pop(key)
-    request = _run_guarded(lambda: _request_from_options(options))
     if s3_bucket and no_deliver:
         fail("--no-deliver: give it or --s3-bucket, not both", code=2)
     delivery = _run_guarded(
@@ -358,33 +219,12 @@ def create(
 
 
 @app.command("preview")
+@request_options(preview=True)
 def preview_command(
-    export_type: TypeOption = "events",
-    file_format: FormatOption = "csv",
-    from_: FromOption = None,
-    to: ToOption = None,
-    date_from: DateFromOption = None,
-    date_to: DateToOption = None,
-    last: LastOption = None,
-    filter_policy: PolicyOption = None,
-    filter_evaluated_policy: EvaluatedPolicyOption = None,
-    filter_action: ActionOption = None,
-    filter_result: ResultOption = None,
-    filter_environment: EnvironmentOption = None,
-    filter_gateway: GatewayOption = None,
-    filter_consumer_group: ConsumerGroupOption = None,
-    filter_team: TeamOption = None,
-    filter_user: UserOption = None,
-    filter_model: ModelOption = None,
-    filter_provider: ProviderOption = None,
-    min_severity: SeverityOption = None,
+    request: ExportRequest,
     as_json: JsonFlag = False,
 ) -> None:
     """How many records an export with these flags would hold (same flags as create)."""
-    options = dict(locals())
-    options.pop("as_json")
-    options.update(name=None, title=None, description=None, raw_content=False)
-    request = _run_guarded(lambda: _request_from_options(options))
     count = _run_guarded(lambda: _preview(request))
     if as_json:
         emit_json(

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Mapping
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import Field as Field_
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import BeforeValidator, ConfigDict, Field, StringConstraints, create_model
 from pydantic import ValidationError as PydanticValidationError
 
 from keeptrusts_pipelines.errors import ExportRequestError
@@ -22,6 +23,7 @@ from keeptrusts_pipelines.exports.formats import (
     format_names,
     formats_help,
 )
+from keeptrusts_pipelines.model.request_spelling import SPELLINGS, Kind, Spelling
 from keeptrusts_pipelines.model.vocabulary import ACTIONS, RESULTS, SEVERITIES, VERDICTS
 
 EXPORT_TYPES = ("events", "escalations", "config-history", "conversations")
@@ -30,28 +32,6 @@ QUICK_RANGES = {
     "7d": timedelta(days=7),
     "30d": timedelta(days=30),
     "90d": timedelta(days=90),
-}
-
-# Which filters make sense for each export type (a filter on a field the type lacks is an error).
-EVENT_FILTERS = (
-    "policy",
-    "evaluated_policy",
-    "action",
-    "result",
-    "environment",
-    "gateway",
-    "consumer_group",
-    "team",
-    "user",
-    "model",
-    "provider",
-    "min_severity",
-)
-FILTERS_BY_TYPE = {
-    "events": EVENT_FILTERS,
-    "conversations": EVENT_FILTERS,
-    "escalations": ("min_severity",),
-    "config-history": ("gateway",),
 }
 
 
@@ -94,22 +74,111 @@ class Window:
         return rfc3339(self.end - step)
 
 
+# Which export types a filter applies to, in each filter's field metadata (default: these).
+APPLIES_TO = "applies_to"
+ROW_TYPES = ("events", "conversations")
+
+
+def _filter(
+    help: str,
+    launchpad: str,
+    *flags: str,
+    choices: tuple[str, tuple[str, ...]] | None = None,
+    applies_to: tuple[str, ...] = ROW_TYPES,
+) -> dict[str, object]:
+    """The metadata of a filter of any number of values: its kt flags (the first is the one kt
+    writes), help, Launchpad description and pick-list, and the export types it applies to."""
+    spelling = Spelling(Kind.VALUES, flags, help, launchpad, choices=choices, group="filters")
+    return {SPELLINGS: (spelling,), APPLIES_TO: applies_to}
+
+
 @dataclass(frozen=True)
 class Filters:
-    """Each filter is OR within its values, AND across filters; empty means no filter."""
+    """Each filter is OR within its values, AND across filters; empty means no filter.
 
-    policy: tuple[str, ...] = ()  # the deciding policy
-    evaluated_policy: tuple[str, ...] = ()  # any evaluated policy: `name` or `name:verdict`
-    action: tuple[str, ...] = ()
-    result: tuple[str, ...] = ()
-    environment: tuple[str, ...] = ()
-    gateway: tuple[str, ...] = ()
-    consumer_group: tuple[str, ...] = ()
-    team: tuple[str, ...] = ()
-    user: tuple[str, ...] = ()
-    model: tuple[str, ...] = ()
-    provider: tuple[str, ...] = ()
-    min_severity: str | None = None
+    A field here is a filter at every door: its metadata gives kt's flags and help, the
+    Launchpad's description and pick-list, and the export types it applies to."""
+
+    policy: tuple[str, ...] = field(
+        default=(),
+        metadata=_filter(  # the deciding policy
+            "The deciding policy.", "Deciding policy (any of).", "--filter-policy", "--policy"
+        ),
+    )
+    evaluated_policy: tuple[str, ...] = field(
+        default=(),
+        metadata=_filter(  # any evaluated policy: `name` or `name:verdict`
+            "Any evaluated policy: NAME, or NAME:VERDICT (pass, block, modified, escalate).",
+            "Any evaluated policy: name, or name:verdict (any of).",
+            "--filter-evaluated-policy",
+        ),
+    )
+    action: tuple[str, ...] = field(
+        default=(),
+        metadata=_filter(
+            "allow, block, redact, escalate.",
+            "allow, block, redact, escalate (any of).",
+            "--filter-action",
+            "--filter-decision",
+            choices=("Action", ACTIONS),
+        ),
+    )
+    result: tuple[str, ...] = field(
+        default=(),
+        metadata=_filter(
+            "passed, blocked, modified, escalated.",
+            "passed, blocked, modified, escalated (any of).",
+            "--filter-result",
+            "--filter-verdict",
+            choices=("Result", RESULTS),
+        ),
+    )
+    environment: tuple[str, ...] = field(
+        default=(),
+        metadata=_filter("Environment.", "Environments (any of).", "--filter-environment"),
+    )
+    gateway: tuple[str, ...] = field(
+        default=(),
+        metadata=_filter(
+            "Gateway.",
+            "Gateways (any of).",
+            "--filter-gateway",
+            applies_to=(*ROW_TYPES, "config-history"),
+        ),
+    )
+    consumer_group: tuple[str, ...] = field(
+        default=(),
+        metadata=_filter("Consumer group.", "Consumer groups (any of).", "--filter-consumer-group"),
+    )
+    team: tuple[str, ...] = field(
+        default=(), metadata=_filter("Team.", "Teams (any of).", "--filter-team", "--team")
+    )
+    user: tuple[str, ...] = field(
+        default=(), metadata=_filter("User.", "Users (any of).", "--filter-user")
+    )
+    model: tuple[str, ...] = field(
+        default=(), metadata=_filter("Model.", "Models (any of).", "--filter-model")
+    )
+    provider: tuple[str, ...] = field(
+        default=(),
+        metadata=_filter("Model provider.", "Model providers (any of).", "--filter-provider"),
+    )
+    min_severity: str | None = field(
+        default=None,
+        metadata={
+            SPELLINGS: (
+                Spelling(
+                    Kind.WORD,
+                    ("--min-severity",),
+                    "info, low, medium, high or critical.",
+                    "info, low, medium, high or critical: this or above.",
+                    choices=("Severity", SEVERITIES),
+                    group="filters",
+                ),
+            ),
+            APPLIES_TO: (*ROW_TYPES, "escalations"),
+        },
+    )
 
     def active(self) -> dict[str, object]:
         """The filters that restrict something, as plain values (for metadata and headers)."""
@@ -118,16 +187,141 @@ class Filters:
         }
 
 
-@dataclass(frozen=True)
+def _spelled(*spellings: Spelling) -> dict[str, object]:
+    """The metadata of a request's field: how the doors spell it."""
+    return {SPELLINGS: spellings}
+
+
+# Bounds of the plain fields: a label, a title and auditors' notes, not documents; they reach
+# run config, artifact names and report headers.
+MAX_NAME, MAX_TITLE, MAX_DESCRIPTION = 120, 200, 4_000
+MAX_FILTER_VALUE, MAX_FILTER_VALUES = 200, 100
+MAX_WORD = 64  # type, format, from, to, last, min_severity
+
+
+@dataclass(frozen=True, kw_only=True)
 class ExportRequest:
-    window: Window
-    format: str = "csv"
-    export_type: str = "events"
-    filters: Filters = field(default_factory=Filters)
-    name: str | None = None
-    title: str | None = None
-    description: str | None = None
-    raw_content: bool = False
+    """An export request: the one definition of its fields. Each field's metadata spells it for
+    every door (kt's options, request files, run config, the Launchpad, the re-create command);
+    the order of the fields is the order in which the doors list them."""
+
+    export_type: str = field(
+        default="events",
+        metadata=_spelled(
+            Spelling(
+                Kind.WORD,
+                ("--type",),
+                "events, escalations, config-history or conversations.",
+                "events, escalations, config-history or conversations.",
+                key="type",
+                default="events",
+                choices=("ExportType", EXPORT_TYPES),
+                config_key="export_type",
+            ),
+        ),
+    )
+    format: str = field(
+        default="csv",
+        metadata=_spelled(
+            Spelling(
+                Kind.WORD,
+                ("--format",),
+                formats_help,
+                formats_help,
+                default="csv",
+                choices=("ExportFormat", format_names),
+            ),
+        ),
+    )
+    # A window is given as from/to (ends included) or as a quick range ending now.
+    window: Window = field(
+        metadata=_spelled(
+            Spelling(
+                Kind.WORD,
+                ("--from",),
+                "Start: a date or RFC 3339 time (UTC).",
+                "Start (2026-05-01 or 2026-05-01T00:00:00Z). Prefilled with the first of the last "
+                "7 closed days as of the code location's load; null: 7 days before the run.",
+                key="from",
+                config_key="window_from",
+            ),
+            Spelling(
+                Kind.WORD,
+                ("--to",),
+                "End, included: a date (whole day) or RFC 3339 time.",
+                "End, included (a date covers its whole day). Prefilled with the last closed day "
+                "as of the code location's load; null: the day before the run.",
+                key="to",
+                config_key="window_to",
+            ),
+            Spelling(
+                Kind.WORD, ("--date-from",), "Same as --from.", "", key="date_from", same_as="from"
+            ),
+            Spelling(Kind.WORD, ("--date-to",), "Same as --to.", "", key="date_to", same_as="to"),
+            Spelling(
+                Kind.WORD,
+                ("--last",),
+                "Quick range ending now: 24h, 7d, 30d or 90d.",
+                "Instead of from/to: 24h, 7d, 30d or 90d ending when it runs (replaces the "
+                "prefilled window).",
+                key="last",
+                choices=("QuickRange", tuple(QUICK_RANGES)),
+            ),
+        ),
+    )
+    filters: Filters = field(default_factory=Filters)  # spelled by Filters' own fields
+    name: str | None = field(
+        default=None,
+        metadata=_spelled(
+            Spelling(
+                Kind.TEXT,
+                ("--name",),
+                "Label; also the file name.",
+                "Label; also the artifact's file name.",
+                max_length=MAX_NAME,
+                in_preview=False,
+            ),
+        ),
+    )
+    title: str | None = field(
+        default=None,
+        metadata=_spelled(
+            Spelling(
+                Kind.TEXT,
+                ("--title",),
+                "Title for reports.",
+                "Title for reports.",
+                max_length=MAX_TITLE,
+                in_preview=False,
+            ),
+        ),
+    )
+    description: str | None = field(
+        default=None,
+        metadata=_spelled(
+            Spelling(
+                Kind.TEXT,
+                ("--description",),
+                "Notes for auditors.",
+                "Notes for auditors.",
+                max_length=MAX_DESCRIPTION,
+                in_preview=False,
+            ),
+        ),
+    )
+    raw_content: bool = field(
+        default=False,
+        metadata=_spelled(
+            Spelling(
+                Kind.SWITCH,
+                ("--raw-content",),
+                "Export prompts and outputs unredacted (recorded).",
+                "Export prompts and outputs unredacted (recorded).",
+                default=False,
+                in_preview=False,
+            ),
+        ),
+    )
 
     def describe(self) -> dict[str, object]:
         """The request as plain JSON-able values."""
@@ -141,6 +335,47 @@ class ExportRequest:
             "description": self.description,
             "content": "raw" if self.raw_content else "redacted",
         }
+
+
+def _spellings(item: Field_) -> tuple[Spelling, ...]:
+    """A dataclass field's spellings, each keyed by the field's name unless it names its own."""
+    return tuple(
+        spelling if spelling.key else replace(spelling, key=item.name)
+        for spelling in item.metadata.get(SPELLINGS, ())
+    )
+
+
+FILTERS = tuple(spelling for item in fields(Filters) for spelling in _spellings(item))
+# Every field as kt spells it, in the doors' order: the filters where the request holds them.
+SPELLED = tuple(
+    spelling
+    for item in fields(ExportRequest)
+    for spelling in (FILTERS if item.name == "filters" else _spellings(item))
+)
+# The plain fields of request files, run config and the Launchpad (kt's second spellings aside).
+PLAIN = tuple(spelling for spelling in SPELLED if not spelling.same_as)
+EVENT_FILTERS = tuple(spelling.key for spelling in FILTERS)
+LIST_FILTERS = tuple(spelling.key for spelling in FILTERS if spelling.kind is Kind.VALUES)
+# Which filters make sense for each export type (a filter on a field the type lacks is an error).
+FILTERS_BY_TYPE = {
+    export_type: tuple(
+        item.name for item in fields(Filters) if export_type in item.metadata[APPLIES_TO]
+    )
+    for export_type in EXPORT_TYPES
+}
+# The fields of a request as run config and request files hold them (`from`/`to` inclusive).
+REQUEST_FIELDS = tuple(dict.fromkeys(spelling.group or spelling.key for spelling in PLAIN))
+
+
+def nest(flat: Mapping[str, Any]) -> dict[str, Any]:
+    """Plain fields from one flat mapping of keys (kt's options, the Launchpad's config): the
+    filters gathered under `filters`, keys the request does not have left out."""
+    nested: dict[str, Any] = {}
+    for spelling in PLAIN:
+        if spelling.key in flat:
+            target = nested.setdefault(spelling.group, {}) if spelling.group else nested
+            target[spelling.key] = flat[spelling.key]
+    return nested
 
 
 def rfc3339(moment: datetime) -> str:
@@ -262,6 +497,7 @@ def validate(request: ExportRequest, frameworks: Collection[str] | None = None) 
     The format is one of the registry's (exports/formats.py); `compliance-<name>` needs a
     catalog `name` among `frameworks` (default: the catalogs there are now)."""
     _check_plain_values(request)
+    request = replace(request, format=request.format.lower())  # `--format CSV` is csv
     if request.export_type not in EXPORT_TYPES:
         raise ExportRequestError(
             "type",
@@ -304,26 +540,12 @@ def validate(request: ExportRequest, frameworks: Collection[str] | None = None) 
     return request
 
 
-# The fields of a request as run config and request files hold them (`from`/`to` inclusive).
-REQUEST_FIELDS = (
-    "type", "format", "from", "to", "last", "filters", "name", "title", "description",
-    "raw_content",
-)  # fmt: skip
-LIST_FILTERS = tuple(name for name in EVENT_FILTERS if name != "min_severity")
-# Bounds of the plain fields: a label, a title and auditors' notes, not documents; they reach
-# run config, artifact names and report headers.
-MAX_NAME, MAX_TITLE, MAX_DESCRIPTION = 120, 200, 4_000
-MAX_FILTER_VALUE, MAX_FILTER_VALUES = 200, 100
-MAX_WORD = 64  # type, format, from, to, last, min_severity
-
-Word = Annotated[str, StringConstraints(max_length=MAX_WORD)]
-
-
 def _one_as_list(value: object) -> object:
     """A single filter value stands for a list of one: `"team": "legal"`."""
     return [value] if isinstance(value, str) else value
 
 
+Word = Annotated[str, StringConstraints(max_length=MAX_WORD)]
 FilterValues = Annotated[
     list[Annotated[str, StringConstraints(max_length=MAX_FILTER_VALUE)]],
     Field(max_length=MAX_FILTER_VALUES),
@@ -331,42 +553,46 @@ FilterValues = Annotated[
 ]
 
 
-class FilterFields(BaseModel):
-    """The `filters` of a request's plain fields; null means no filter."""
-
-    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
-
-    policy: FilterValues | None = None
-    evaluated_policy: FilterValues | None = None
-    action: FilterValues | None = None
-    result: FilterValues | None = None
-    environment: FilterValues | None = None
-    gateway: FilterValues | None = None
-    consumer_group: FilterValues | None = None
-    team: FilterValues | None = None
-    user: FilterValues | None = None
-    model: FilterValues | None = None
-    provider: FilterValues | None = None
-    min_severity: Word | None = None
+def _plain_type(spelling: Spelling) -> Any:
+    """The type of a plain field (request files, run config); null always means the default."""
+    if spelling.kind is Kind.VALUES:
+        return FilterValues | None
+    if spelling.kind is Kind.TEXT:
+        return Annotated[str, StringConstraints(max_length=spelling.max_length)] | None
+    if spelling.kind is Kind.SWITCH:
+        return bool | None
+    return Word | None
 
 
-class RequestFields(BaseModel):
-    """The plain fields of a request (run config, request files): the one definition of their
-    types and bounds. Strict: a string is no boolean, a number no string; unknown fields are
-    refused; null means the default."""
+def _plain_model(name: str, doc: str, spellings: tuple[Spelling, ...], **more: Any) -> Any:
+    """A strict pydantic model of plain fields, each named by its key (`from` as an alias)."""
+    model_fields: dict[str, Any] = {
+        spelling.parameter: (
+            _plain_type(spelling),
+            Field(default=None, alias=spelling.key) if spelling.parameter != spelling.key else None,
+        )
+        for spelling in spellings
+    }
+    return create_model(
+        name,
+        __config__=ConfigDict(strict=True, extra="forbid", frozen=True),
+        __doc__=doc,
+        **model_fields,
+        **more,
+    )
 
-    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
 
-    export_type: Word | None = Field(default=None, alias="type")
-    format: Word | None = None
-    start: Word | None = Field(default=None, alias="from")
-    end: Word | None = Field(default=None, alias="to")
-    last: Word | None = None
-    filters: FilterFields | None = None
-    name: Annotated[str, StringConstraints(max_length=MAX_NAME)] | None = None
-    title: Annotated[str, StringConstraints(max_length=MAX_TITLE)] | None = None
-    description: Annotated[str, StringConstraints(max_length=MAX_DESCRIPTION)] | None = None
-    raw_content: bool | None = None
+FilterFields = _plain_model(
+    "FilterFields", "The `filters` of a request's plain fields; null means no filter.", FILTERS
+)
+RequestFields = _plain_model(
+    "RequestFields",
+    "The plain fields of a request (run config, request files): the one definition of their "
+    "types and bounds. Strict: a string is no boolean, a number no string; unknown fields are "
+    "refused; null means the default.",
+    tuple(s for s in PLAIN if not s.group),
+    filters=(FilterFields | None, None),
+)
 
 
 # What a field of each kind should hold, for the errors.
@@ -432,63 +658,70 @@ def _field_error(error: Mapping[str, Any]) -> ExportRequestError:
     return ExportRequestError(field_name, message)
 
 
-def _plain_fields(fields: Mapping[str, Any]) -> RequestFields:
-    if not isinstance(fields, Mapping):
-        raise ExportRequestError("request", f"must be an object, not {_kind(fields)}")
+def _plain_fields(plain: Mapping[str, Any]) -> dict[str, Any]:
+    """Plain fields checked against their types and bounds, keyed as request files key them."""
+    if not isinstance(plain, Mapping):
+        raise ExportRequestError("request", f"must be an object, not {_kind(plain)}")
     try:
-        return RequestFields.model_validate(dict(fields))
+        return RequestFields.model_validate(dict(plain)).model_dump(by_alias=True)
     except PydanticValidationError as error:
         raise _field_error(error.errors()[0]) from None
+
+
+def _labels() -> tuple[Field_, ...]:
+    """The request's fields held as they are given (type, format, name, …, raw_content)."""
+    return tuple(item for item in fields(ExportRequest) if item.name not in ("window", "filters"))
 
 
 def _check_plain_values(request: ExportRequest) -> None:
     """Names, titles, descriptions and filter values within the plain fields' bounds, whichever
     door made the request."""
-    _plain_fields(
-        {
-            "name": request.name,
-            "title": request.title,
-            "description": request.description,
-            "raw_content": request.raw_content,
-            "filters": request.filters.active(),
-        }
-    )
+    bounded = {
+        spelling.key: getattr(request, item.name)
+        for item in _labels()
+        for spelling in _spellings(item)
+        if spelling.kind in (Kind.TEXT, Kind.SWITCH)
+    }
+    _plain_fields({**bounded, "filters": request.filters.active()})
 
 
-def request_from_fields(fields: Mapping[str, Any], now: datetime) -> ExportRequest:
-    """A validated request from plain fields (run config, request files); errors name the field."""
-    plain = _plain_fields(fields)
-    filters = plain.filters or FilterFields()
-    return validate(
-        ExportRequest(
-            window=build_window(plain.start, plain.end, plain.last, now),
-            format=(plain.format or "csv").lower(),
-            export_type=plain.export_type or "events",
-            filters=Filters(
-                **{name: tuple(getattr(filters, name) or ()) for name in LIST_FILTERS},
-                min_severity=filters.min_severity or None,
-            ),
-            name=plain.name,
-            title=plain.title,
-            description=plain.description,
-            raw_content=bool(plain.raw_content),
-        )
+def request_from_fields(
+    plain: Mapping[str, Any], now: datetime, start_field: str = "from", end_field: str = "to"
+) -> ExportRequest:
+    """A validated request from plain fields (run config, request files, kt's options nested);
+    errors name the field, the window's ends as `start_field` and `end_field`."""
+    checked = _plain_fields(plain)
+    given = {
+        item.name: checked[spelling.key]
+        for item in _labels()
+        for spelling in _spellings(item)
+        if checked[spelling.key] is not None
+    }
+    filters = {
+        name: tuple(value) if isinstance(value, list) else value
+        for name, value in (checked["filters"] or {}).items()
+        if value
+    }
+    window = build_window(
+        checked["from"], checked["to"], checked["last"], now, start_field, end_field
     )
+    return validate(ExportRequest(window=window, filters=Filters(**filters), **given))
 
 
 def request_to_fields(request: ExportRequest) -> dict[str, Any]:
     """The plain fields of a request, its window resolved: the same request when read back."""
-    return {
-        "type": request.export_type,
-        "format": request.format,
-        "from": rfc3339(request.window.start),
-        "to": request.window.inclusive_end(),
-        "filters": request.filters.active(),
-        "name": request.name,
-        "title": request.title,
-        "description": request.description,
-        "raw_content": request.raw_content,
-    }
+    plain: dict[str, Any] = {}
+    for item in fields(ExportRequest):
+        if item.name == "window":
+            plain["from"] = rfc3339(request.window.start)
+            plain["to"] = request.window.inclusive_end()
+        elif item.name == "filters":
+            plain["filters"] = request.filters.active()
+        else:
+            plain.update(
+                (spelling.key, getattr(request, item.name)) for spelling in _spellings(item)
+            )
+    return plain
 
 
 def request_from_description(described: Mapping[str, Any]) -> ExportRequest:
