@@ -6,14 +6,12 @@ page filters by export id, format, window and filters. Nothing from the events t
 counts and hashes do.
 """
 
-import enum
-from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
-from pydantic import Field
 
 from keeptrusts_pipelines.custody.checkpoints import write_checkpoint
+from keeptrusts_pipelines.defs.export_config import ExportConfig
 from keeptrusts_pipelines.defs.partitions import EVIDENCE_PARTITIONS
 from keeptrusts_pipelines.defs.resources import (
     CustodyResource,
@@ -27,17 +25,6 @@ from keeptrusts_pipelines.exports.engine import run_export
 from keeptrusts_pipelines.exports.folder import ExportFolder, check_export_id
 from keeptrusts_pipelines.exports.lifecycle import clear_failure, expire_due, record_failure
 from keeptrusts_pipelines.lake.retention import load_holds, plan_retention, prune, retention_hours
-from keeptrusts_pipelines.model.export_request import (
-    EVENT_FILTERS,
-    EXPORT_TYPES,
-    FORMATS_HELP,
-    QUICK_RANGES,
-    REPORT_FORMATS,
-    TABULAR_FORMATS,
-    ExportRequest,
-    known_frameworks,
-    request_from_fields,
-)
 from keeptrusts_pipelines.model.export_runs import (
     EXPORT_ID_TAG,
     export_id_for_run,
@@ -45,153 +32,7 @@ from keeptrusts_pipelines.model.export_runs import (
     request_tags,
     run_actor,
 )
-from keeptrusts_pipelines.model.schema import ACTIONS, RESULTS, SEVERITIES
 from keeptrusts_pipelines.settings import legal_holds_path
-
-# Days a Launchpad run covers when it names no window: the last full week of closed days.
-DEFAULT_WINDOW_DAYS = 7
-
-
-def _choices(name: str, values: Iterable[str]) -> type[enum.Enum]:
-    """A Launchpad pick-list of `values`; request_from_fields still validates what is picked."""
-    return enum.Enum(name, {value: value for value in values}, type=str)
-
-
-def _value(choice: enum.Enum | str | None) -> str | None:
-    return choice.value if isinstance(choice, enum.Enum) else choice
-
-
-def export_formats() -> tuple[str, ...]:
-    """Every format, with `compliance-<name>` of each framework catalog there is at load."""
-    extra = tuple(
-        f"compliance-{name}"
-        for name in sorted(known_frameworks())
-        if f"compliance-{name}" not in REPORT_FORMATS
-    )
-    return TABULAR_FORMATS + REPORT_FORMATS + extra
-
-
-ExportType = _choices("ExportType", EXPORT_TYPES)
-# Read when the code location loads: a catalog added to KEEPTRUSTS_FRAMEWORKS_DIR is a choice
-# after the next reload.
-ExportFormat = _choices("ExportFormat", export_formats())
-QuickRange = _choices("QuickRange", QUICK_RANGES)
-Action = _choices("Action", ACTIONS)
-Result = _choices("Result", RESULTS)
-Severity = _choices("Severity", SEVERITIES)
-
-
-def default_window(today: datetime) -> tuple[str, str]:
-    """The last DEFAULT_WINDOW_DAYS closed UTC days, ends included."""
-    day = today.astimezone(UTC).date()
-    return (
-        (day - timedelta(days=DEFAULT_WINDOW_DAYS)).isoformat(),
-        (day - timedelta(days=1)).isoformat(),
-    )
-
-
-# The Launchpad shows these; they are the dates of the day the code location loaded.
-LOADED_WINDOW = default_window(datetime.now(UTC))
-
-
-class ExportConfig(dg.Config):
-    """An export request. Windows are dates or RFC 3339 times, ends included."""
-
-    export_type: ExportType = Field(  # type: ignore[valid-type]
-        default=ExportType("events"),
-        description="events, escalations, config-history or conversations.",
-    )
-    format: ExportFormat = Field(  # type: ignore[valid-type]
-        default=ExportFormat("csv"), description=FORMATS_HELP
-    )
-    window_from: str | None = Field(
-        default=LOADED_WINDOW[0],
-        description="Start (2026-05-01 or 2026-05-01T00:00:00Z). Prefilled with the first of "
-        "the last 7 closed days as of the code location's load; null: 7 days before the run.",
-    )
-    window_to: str | None = Field(
-        default=LOADED_WINDOW[1],
-        description="End, included (a date covers its whole day). Prefilled with the last "
-        "closed day as of the code location's load; null: the day before the run.",
-    )
-    last: QuickRange | None = Field(  # type: ignore[valid-type]
-        default=None,
-        description="Instead of from/to: 24h, 7d, 30d or 90d ending when it runs (replaces the "
-        "prefilled window).",
-    )
-    policy: list[str] = Field(default=[], description="Deciding policy (any of).")
-    evaluated_policy: list[str] = Field(
-        default=[], description="Any evaluated policy: name, or name:verdict (any of)."
-    )
-    action: list[Action] = Field(  # type: ignore[valid-type]
-        default=[], description="allow, block, redact, escalate (any of)."
-    )
-    result: list[Result] = Field(  # type: ignore[valid-type]
-        default=[], description="passed, blocked, modified, escalated (any of)."
-    )
-    environment: list[str] = Field(default=[], description="Environments (any of).")
-    gateway: list[str] = Field(default=[], description="Gateways (any of).")
-    consumer_group: list[str] = Field(default=[], description="Consumer groups (any of).")
-    team: list[str] = Field(default=[], description="Teams (any of).")
-    user: list[str] = Field(default=[], description="Users (any of).")
-    model: list[str] = Field(default=[], description="Models (any of).")
-    provider: list[str] = Field(default=[], description="Model providers (any of).")
-    min_severity: Severity | None = Field(  # type: ignore[valid-type]
-        default=None, description="info, low, medium, high or critical: this or above."
-    )
-    name: str | None = Field(default=None, description="Label; also the artifact's file name.")
-    title: str | None = Field(default=None, description="Title for reports.")
-    description: str | None = Field(default=None, description="Notes for auditors.")
-    raw_content: bool = Field(
-        default=False, description="Export prompts and outputs unredacted (recorded)."
-    )
-    s3_bucket: str | None = Field(
-        default=None, description="Deliver the artifact to this bucket (AWS, MinIO, R2)."
-    )
-    s3_prefix: str = Field(default="", description="Key prefix in the bucket.")
-    s3_region: str | None = Field(default=None, description="Bucket region; AWS_REGION if unset.")
-    deliver: bool = Field(
-        default=True,
-        description="Without s3_bucket: deliver to the destination saved by kt s3 configure, if "
-        "any. False keeps the export local.",
-    )
-    request_sha256: str | None = Field(
-        default=None,
-        description="Set by kt and the inbox: the request is the export's request.json with this "
-        "sha256 (user ids stay there, out of the run storage); the fields above describe it.",
-    )
-
-    def request(self, now: datetime, folder: ExportFolder) -> ExportRequest:
-        """The validated request; raises ExportRequestError naming the field."""
-        if self.request_sha256:
-            return request_from_fields(folder.stored_request(self.request_sha256), now)
-        start, end = self.window_from, self.window_to
-        if self.last is not None and (start, end) == LOADED_WINDOW:
-            start = end = None  # the prefilled window yields to a quick range
-        if start is None and end is None and self.last is None:
-            start, end = default_window(now)
-        filters = {}
-        for name in EVENT_FILTERS:
-            chosen = getattr(self, name)
-            if chosen:
-                filters[name] = (
-                    [_value(v) for v in chosen] if isinstance(chosen, list) else _value(chosen)
-                )
-        return request_from_fields(
-            {
-                "type": _value(self.export_type),
-                "format": _value(self.format),
-                "from": start,
-                "to": end,
-                "last": _value(self.last),
-                "filters": filters,
-                "name": self.name,
-                "title": self.title,
-                "description": self.description,
-                "raw_content": self.raw_content,
-            },
-            now,
-        )
 
 
 def export_id_of(run: dg.DagsterRun) -> str:
