@@ -1,11 +1,10 @@
 """A run killed mid-export leaves no visible artifact, and its retry matches an undisturbed run."""
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
+import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -13,7 +12,8 @@ from typer.testing import CliRunner
 
 from keeptrusts_pipelines.cli.app import app
 from keeptrusts_pipelines.custody.ledger import CustodyLedger
-from keeptrusts_pipelines.defs.export_runs import resolved_export_job
+from keeptrusts_pipelines.defs.export_runs import Submission
+from keeptrusts_pipelines.defs.export_runs import start_worker as worker_for
 from keeptrusts_pipelines.defs.instance import local_instance
 from keeptrusts_pipelines.exports.engine import run_export
 from keeptrusts_pipelines.lake.layout import LakeLayout
@@ -41,18 +41,15 @@ def large_lake(root: Path) -> LakeLayout:
 
 
 def start_worker(export_id: str) -> subprocess.Popen:
-    instance = local_instance()
-    run = instance.create_run_for_job(
-        job_def=resolved_export_job(),
+    local_instance()  # the instance's storage, created before its worker opens it
+    submission = Submission(
+        run_id=str(uuid.uuid4()),
         run_config={"ops": {"export_artifact": {"config": REQUEST}}},
         tags={EXPORT_ID_TAG: export_id},
+        created=time.time(),
     )
-    return subprocess.Popen(
-        [sys.executable, "-m", "keeptrusts_pipelines.defs.export_runs", run.run_id],
-        env=os.environ.copy(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    submission.save()
+    return worker_for(submission.run_id)
 
 
 def test_a_killed_run_leaves_no_artifact_and_its_retry_matches(keeptrusts_home: Path) -> None:

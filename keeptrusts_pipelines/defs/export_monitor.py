@@ -4,8 +4,8 @@ Dagster's default run launcher cannot tell whether a run worker is alive, so a w
 mid-export would leave its run "started" forever. The export's folder lock can: the worker
 holds it from the op's start to its end, and only a killed worker leaves it unheld without
 saying it ended. Such a run is reported failed (not a step failure, so Dagster's run retries
-re-run it), and, unless its artifact was already complete, its failure goes to the export's
-record and the custody ledger, once per run.
+re-run it), its slot of the `exports` pool is freed, and, unless its artifact was already
+complete, its failure goes to the export's record and the custody ledger, once per run.
 """
 
 from datetime import UTC, datetime
@@ -43,6 +43,10 @@ def fail_abandoned_runs(
         except KeeptrustsError:
             continue  # not an export folder this monitor can judge
         instance.report_run_failed(run, message=WORKER_DIED)
+        # The dead worker's slot of the `exports` pool goes back at once: without a daemon
+        # nothing else would free it, and with one it would wait for its next sweep.
+        if instance.event_log_storage.supports_global_concurrency_limits:
+            instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
         folder.sweep_staging()
         if not completed:
             record_failure(exports_root, export_id, WORKER_DIED, datetime.now(UTC))

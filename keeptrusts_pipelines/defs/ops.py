@@ -43,6 +43,7 @@ def export_id_of(run: dg.DagsterRun) -> str:
     out=dg.Out(dg.Nothing),
     description="Export a window of the lake in a format, filtered, redacted unless raw content "
     "is asked for; record it in the custody ledger.",
+    pool="exports",
 )
 def export_artifact(
     context: dg.OpExecutionContext,

@@ -34,6 +34,8 @@ BUSY_TIMEOUT_SECONDS = 30
 NEEDED = {"runs": {"id", "run_id", "pipeline_name", "status", "create_timestamp"}}
 NEEDED["runs"] |= {"start_time", "end_time"}
 NEEDED["run_tags"] = {"run_id", "key", "value"}
+# Tags Dagster writes to run_tags only to find runs by (a run's pools): not the run's own.
+STORAGE_ONLY_TAGS = ".dagster/"
 
 
 def runs_database() -> Path | None:
@@ -107,7 +109,8 @@ class SqliteRunHistory:
                 for run_id, key, value in connection.execute(
                     f"SELECT run_id, key, value FROM run_tags WHERE run_id IN ({marks})", batch
                 ):
-                    tags[run_id][key] = value
+                    if not key.startswith(STORAGE_ONLY_TAGS):
+                        tags[run_id][key] = value
         return [
             ExportRun(
                 run_id=run_id,
