@@ -28,9 +28,9 @@ from keeptrusts_pipelines.lake.files import atomic_path
 from keeptrusts_pipelines.model.export_request import (
     EVENT_FILTERS,
     ExportRequest,
-    Filters,
     Window,
-    validate,
+    request_from_fields,
+    rfc3339,
 )
 from keeptrusts_pipelines.settings import keeptrusts_home
 
@@ -91,15 +91,11 @@ class Delivery:
         return f"{days} day{'s' if days > 1 else ''}"
 
     def requests(self, tick: datetime) -> list[ExportRequest]:
+        """A request per format over the tick's window, read as a request file's fields are."""
         window = self.window_for(tick)
-        filters = Filters(
-            **{
-                name: tuple(value) if isinstance(value, list) else value
-                for name, value in self.filters.items()
-            }
-        )
+        bounds = {"from": rfc3339(window.start), "to": window.inclusive_end()}
         return [
-            validate(ExportRequest(window=window, format=f, filters=filters, name=None))
+            request_from_fields({**bounds, "format": f, "filters": self.filters}, tick)
             for f in self.formats
         ]
 
@@ -204,6 +200,10 @@ def parse_entry(index: int, raw: object, where: Path) -> Delivery:
         except ExportRequestError as error:
             raise ConfigurationError(f"{label}: {error}") from None
     filters = raw.get("filters") or {}
+    if not isinstance(filters, dict):
+        raise ConfigurationError(
+            f"{label}: filters must be a mapping such as {{team: [legal]}}, one key per filter"
+        )
     unknown = [f for f in filters if f not in EVENT_FILTERS]
     if unknown:
         raise ConfigurationError(

@@ -7,12 +7,14 @@ or is deleted. Every change is written atomically and appended to the custody le
 from __future__ import annotations
 
 import shlex
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from keeptrusts_pipelines.exports.folder import BrokenRecord, ExportFolder, folders
-from keeptrusts_pipelines.model.export_request import Window, rfc3339
+from keeptrusts_pipelines.model.export_request import PLAIN, fields_of_description, rfc3339
+from keeptrusts_pipelines.model.request_spelling import Kind
 
 if TYPE_CHECKING:  # `kt export status` reads records without loading SQLAlchemy
     from keeptrusts_pipelines.custody.ledger import CustodyLedger
@@ -57,20 +59,21 @@ def gone_message(record: dict) -> str | None:
     )
 
 
-def recreate_command(request: dict) -> str:
-    """The `kt export create` command line of a recorded request."""
-    window = Window(*(_moment(request["window"][end]) for end in ("from", "to")))
-    words = ["kt", "export", "create", "--type", request["type"], "--format", request["format"]]
-    words += ["--from", window.as_dict()["from"], "--to", window.inclusive_end()]
-    for name, values in request.get("filters", {}).items():
-        flag = "--min-severity" if name == "min_severity" else f"--filter-{name.replace('_', '-')}"
-        for value in values if isinstance(values, list) else [values]:
-            words += [flag, str(value)]
-    for name in ("name", "title", "description"):
-        if request.get(name):
-            words += [f"--{name}", request[name]]
-    if request.get("content") == "raw":
-        words.append("--raw-content")
+def recreate_command(request: Mapping[str, Any]) -> str:
+    """The `kt export create` command line of a recorded request, in kt's first spelling of
+    each field."""
+    plain = fields_of_description(request)
+    words = ["kt", "export", "create"]
+    for spelling in PLAIN:
+        held = (plain.get(spelling.group) or {}) if spelling.group else plain
+        value = held.get(spelling.key)
+        if value in (None, "", [], False):
+            continue
+        if spelling.kind is Kind.SWITCH:
+            words.append(spelling.flags[0])
+            continue
+        for one in value if isinstance(value, list | tuple) else [value]:
+            words += [spelling.flags[0], str(one)]
     return shlex.join(words)
 
 

@@ -724,6 +724,28 @@ def request_to_fields(request: ExportRequest) -> dict[str, Any]:
     return plain
 
 
+def fields_of_description(described: Mapping[str, Any]) -> dict[str, Any]:
+    """The plain fields of a request as an export's record describes it
+    (`ExportRequest.describe()`), its window's end inclusive; read as written, not validated."""
+    window = Window(
+        *(
+            datetime.fromisoformat(str(described["window"][end]).replace("Z", "+00:00"))
+            for end in ("from", "to")
+        )
+    )
+    return {
+        "type": described.get("type"),
+        "format": described.get("format"),
+        "from": rfc3339(window.start),
+        "to": window.inclusive_end(),
+        "filters": dict(described.get("filters") or {}),
+        "name": described.get("name"),
+        "title": described.get("title"),
+        "description": described.get("description"),
+        "raw_content": described.get("content") == "raw",
+    }
+
+
 def request_from_description(described: Mapping[str, Any]) -> ExportRequest:
     """The request an export's record describes (`ExportRequest.describe()`), validated."""
     try:

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 from keeptrusts_pipelines.errors import KeeptrustsError
 from keeptrusts_pipelines.model.export_request import (
+    PLAIN,
     ExportRequest,
     build_window,
     request_to_fields,
@@ -138,18 +139,12 @@ def export_run_config(
     fields = request_to_fields(request)
     if request_sha256 is not None:
         fields["filters"].pop("user", None)
-    config = {
-        "export_type": fields["type"],
-        "format": fields["format"],
-        "window_from": fields["from"],
-        "window_to": fields["to"],
-        "name": fields["name"],
-        "title": fields["title"],
-        "description": fields["description"],
-        "raw_content": fields["raw_content"],
-        **fields["filters"],
-        **(delivery or {}),
-    }
+    config = {}
+    for spelling in PLAIN:  # each field under the Launchpad's name of it
+        held = fields.get(spelling.group, {}) if spelling.group else fields
+        if spelling.key in held:
+            config[spelling.field] = held[spelling.key]
+    config.update(delivery or {})
     if request_sha256 is not None:
         config["request_sha256"] = request_sha256
     return {"ops": {"export_artifact": {"config": config}}}
