@@ -24,7 +24,7 @@ from keeptrusts_pipelines.settings import (
     export_ttl_days,
     exports_root,
     keeptrusts_home,
-    lake_root,
+    lake_url,
 )
 from keeptrusts_pipelines.sources.registry import DEFAULT_SOURCE_URL
 
@@ -42,7 +42,7 @@ def build_resources(delivery: DeliveryResource | None = None) -> dict[str, dg.Co
             s3_endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None,
         ),
         "lake": LakeResource(
-            root=str(lake_root()),
+            root=lake_url(),
             max_reject_share=float(os.environ.get("KEEPTRUSTS_QUARANTINE_MAX_SHARE", "0.01")),
         ),
         "exports": ExportsResource(

@@ -26,6 +26,15 @@ def lake_root(home: Path | None = None) -> Path:
     return (home or keeptrusts_home()) / "lake"
 
 
+def lake_url(home: Path | None = None) -> str:
+    """`KEEPTRUSTS_LAKE_URL`: a folder or `s3://bucket/prefix` (default: the lake folder under
+    KEEPTRUSTS_HOME); a URL that cannot be used is one line naming the variable and the fix."""
+    from keeptrusts_pipelines.lake.location import check_lake_url
+
+    configured = os.environ.get("KEEPTRUSTS_LAKE_URL", "").strip()
+    return check_lake_url(configured) if configured else str(lake_root(home))
+
+
 def dagster_home(home: Path | None = None) -> Path:
     return (home or keeptrusts_home()) / "dagster"
 

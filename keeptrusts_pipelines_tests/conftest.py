@@ -14,6 +14,9 @@ import boto3
 import pytest
 import sqlalchemy as sa
 
+from keeptrusts_pipelines.lake.layout import Lake, LakeLayout
+from keeptrusts_pipelines.lake.location import open_lake
+
 POSTGRES_ADMIN_URL = os.environ.get(
     "KEEPTRUSTS_TEST_POSTGRES_URL",
     "postgresql+psycopg://keeptrusts:keeptrusts@127.0.0.1:5432/postgres",
@@ -112,3 +115,16 @@ def s3_client(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("AWS_REGION", "us-east-1")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     return boto3.client("s3", endpoint_url=s3_endpoint)
+
+
+@pytest.fixture(params=["local", "s3"])
+def lake(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Lake:
+    """A fresh, empty lake of each kind: a local folder, and a bucket prefix on the loopback S3
+    server (reached, as in production, through AWS_ENDPOINT_URL and the AWS credentials)."""
+    if request.param == "local":
+        return LakeLayout(tmp_path / "lake")
+    client = request.getfixturevalue("s3_client")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", request.getfixturevalue("s3_endpoint"))
+    bucket = f"lake-{uuid.uuid4().hex[:12]}"
+    client.create_bucket(Bucket=bucket)
+    return open_lake(f"s3://{bucket}/keeptrusts")

@@ -1,24 +1,26 @@
-"""The lake assets, run through Dagster: metadata, data versions, checks, late events."""
+"""The lake assets, run through Dagster: metadata, data versions, checks, late events, on
+either kind of lake."""
 
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import dagster as dg
-import pyarrow.parquet as pq
 import pytest
 
 from keeptrusts_pipelines.defs.assets.lake import decision_events, lake_assets
 from keeptrusts_pipelines.defs.resources import EventSourceResource, LakeResource
+from keeptrusts_pipelines.lake.layout import Lake
 from keeptrusts_pipelines.sources.demo import generate_day
 from keeptrusts_pipelines.sources.records import record_json
+from keeptrusts_pipelines_tests.lakes import read_partition, stored_names
 
 DAY = "2026-05-04"
 
 
-def resources(url: str, lake: Path, max_share: float = 0.01) -> dict:
+def resources(url: str, lake: Lake, max_share: float = 0.01) -> dict:
     return {
         "source": EventSourceResource(url=url),
-        "lake": LakeResource(root=str(lake), max_reject_share=max_share),
+        "lake": LakeResource(root=lake.describe(), max_reject_share=max_share),
     }
 
 
@@ -33,19 +35,24 @@ def check_results(result: dg.ExecuteInProcessResult) -> dict[str, bool]:
     }
 
 
-def test_a_day_materializes_with_metadata_data_version_and_passing_checks(tmp_path: Path) -> None:
+def test_a_day_materializes_with_metadata_data_version_and_passing_checks(lake: Lake) -> None:
     result = dg.materialize(
         lake_assets,
         partition_key=DAY,
-        resources=resources("demo://?seed=3&events_per_day=500", tmp_path),
+        resources=resources("demo://?seed=3&events_per_day=500", lake),
     )
     assert result.success
     event = materialization(result, "decision_events")
-    path = Path(event.metadata["path"].value)
-    assert path == tmp_path / "decision_events" / f"date={DAY}" / "part-0.parquet"
-    assert event.metadata["dagster/row_count"].value == pq.read_metadata(path).num_rows
-    assert event.metadata["bytes"].value == path.stat().st_size
+    day = date.fromisoformat(DAY)
+    location = event.metadata["path"].value
+    assert location == str(lake.partition("decision_events", day))
+    assert location.endswith(f"/decision_events/date={DAY}/part-0.parquet")
+    assert event.metadata["dagster/row_count"].value == read_partition(lake, location).num_rows
+    assert event.metadata["bytes"].value == lake.partition_bytes("decision_events", day)
     assert event.tags["dagster/data_version"] == event.metadata["sha256"].value
+    assert event.metadata["sha256"].value == lake.partition_sha256(
+        "decision_events", day, reread=True
+    )
     checks = check_results(result)
     assert len(checks) == 15 and all(checks.values())
 
@@ -56,8 +63,10 @@ def write_landing(landing: Path, name: str, records: list[dict]) -> None:
     (folder / name).write_text("".join(record_json(r) + "\n" for r in records))
 
 
-def test_late_events_replace_the_day_and_change_its_data_version(tmp_path: Path) -> None:
-    landing, lake = tmp_path / "landing", tmp_path / "lake"
+def test_late_events_replace_the_day_and_change_its_data_version(
+    tmp_path: Path, lake: Lake
+) -> None:
+    landing = tmp_path / "landing"
     records = generate_day(3, date.fromisoformat(DAY), 500)["decision_events"].to_pylist()
     write_landing(landing, "early.jsonl", records[:200])
     first = dg.materialize(
@@ -75,11 +84,18 @@ def test_late_events_replace_the_day_and_change_its_data_version(tmp_path: Path)
     assert before.metadata["dagster/row_count"].value == 200
     assert after.metadata["dagster/row_count"].value == len(records)
     assert before.tags["dagster/data_version"] != after.tags["dagster/data_version"]
-    folder = lake / "decision_events" / f"date={DAY}"
-    assert [p.name for p in folder.iterdir()] == ["part-0.parquet"]  # no temporary left behind
+    day = date.fromisoformat(DAY)
+    assert (
+        lake.partition_sha256("decision_events", day, reread=True)
+        == (after.tags["dagster/data_version"])
+    )
+    # No temporary left behind.
+    assert stored_names(lake, "decision_events", day) == ["part-0.parquet"]
 
 
-def test_quarantine_check_fails_through_dagster_and_counts_rejects(tmp_path: Path) -> None:
+def test_quarantine_check_fails_through_dagster_and_counts_rejects(
+    tmp_path: Path, lake: Lake
+) -> None:
     landing = tmp_path / "landing"
     records = generate_day(3, date.fromisoformat(DAY), 500)["decision_events"].to_pylist()[:30]
     write_landing(
@@ -90,7 +106,7 @@ def test_quarantine_check_fails_through_dagster_and_counts_rejects(tmp_path: Pat
     result = dg.materialize(
         [decision_events],
         partition_key=DAY,
-        resources=resources(landing.as_uri(), tmp_path / "lake"),
+        resources=resources(landing.as_uri(), lake),
         raise_on_error=False,
     )
     event = materialization(result, "decision_events")
@@ -102,6 +118,7 @@ def test_quarantine_check_fails_through_dagster_and_counts_rejects(tmp_path: Pat
     checks = check_results(result)
     assert checks["decision_events.quarantine_share_below_threshold"] is False
     assert checks["decision_events.event_ids_unique"] is True
+    assert lake.quarantined_records("decision_events") == 2
 
 
 def test_definitions_hold_every_asset_check_job_and_schedule(

@@ -1,23 +1,28 @@
-"""Bad records are never dropped silently: each goes to quarantine with its reason."""
+"""Bad records are never dropped silently: each goes to quarantine with its reason, in either
+lake."""
 
 import json
 from datetime import date
 from pathlib import Path
 
-import pyarrow.parquet as pq
-
 from keeptrusts_pipelines.lake.ingest import ingest_day
-from keeptrusts_pipelines.lake.layout import LakeLayout
+from keeptrusts_pipelines.lake.layout import Lake, Location
 from keeptrusts_pipelines.model.schema import CONFIG_VERSIONS_SPEC, DECISION_EVENTS_SPEC
 from keeptrusts_pipelines.sources.demo import generate_day
 from keeptrusts_pipelines.sources.landing import LandingSource, LocalLandingStore
 from keeptrusts_pipelines.sources.records import record_json
+from keeptrusts_pipelines_tests.lakes import read_partition
 
 DAY = date(2026, 5, 4)
 
 
 def good_records(count: int) -> list[dict]:
     return generate_day(3, DAY, 400)["decision_events"].slice(0, count).to_pylist()
+
+
+def quarantined_lines(lake: Lake, location: Location | None) -> list[str]:
+    assert location is not None
+    return lake.read_bytes(location).decode("utf-8").splitlines()
 
 
 def write_lines(landing: Path, lines: list[str]) -> None:
@@ -49,19 +54,17 @@ def crafted_bad_lines(template: dict) -> dict[str, str]:
     }
 
 
-def test_each_malformed_record_is_quarantined_with_its_reason(tmp_path: Path) -> None:
+def test_each_malformed_record_is_quarantined_with_its_reason(tmp_path: Path, lake: Lake) -> None:
     records = good_records(50)
     bad = crafted_bad_lines(records[0])
     write_lines(tmp_path / "landing", [record_json(r) for r in records] + list(bad.values()))
-    layout = LakeLayout(tmp_path / "lake")
-
     report = ingest_day(
-        LandingSource(LocalLandingStore(tmp_path / "landing")), layout, DECISION_EVENTS_SPEC, DAY
+        LandingSource(LocalLandingStore(tmp_path / "landing")), lake, DECISION_EVENTS_SPEC, DAY
     )
 
     assert report.partition.rows == 50
     assert report.quarantined == len(bad)
-    lines = [json.loads(line) for line in report.quarantine_file.read_text().splitlines()]
+    lines = [json.loads(line) for line in quarantined_lines(lake, report.quarantine_file)]
     reasons = [line["reason"] for line in lines]
     for expected_reason in bad:
         assert sum(expected_reason in reason for reason in reasons) == 1, expected_reason
@@ -72,18 +75,18 @@ def test_each_malformed_record_is_quarantined_with_its_reason(tmp_path: Path) ->
     assert sum(report.reject_reasons.values()) == len(bad)
 
 
-def test_reasons_name_the_value_and_the_fix(tmp_path: Path) -> None:
+def test_reasons_name_the_value_and_the_fix(tmp_path: Path, lake: Lake) -> None:
     records = good_records(5)
     bad = crafted_bad_lines(records[0])
     write_lines(tmp_path / "landing", [bad["unparseable timestamp"], bad["unknown action"]])
     report = ingest_day(
         LandingSource(LocalLandingStore(tmp_path / "landing")),
-        LakeLayout(tmp_path / "lake"),
+        lake,
         DECISION_EVENTS_SPEC,
         DAY,
     )
     reasons = [
-        json.loads(line)["reason"] for line in report.quarantine_file.read_text().splitlines()
+        json.loads(line)["reason"] for line in quarantined_lines(lake, report.quarantine_file)
     ]
     assert "unparseable timestamp 'yesterday at noon': use RFC 3339" in reasons[0]
     assert (
@@ -91,33 +94,33 @@ def test_reasons_name_the_value_and_the_fix(tmp_path: Path) -> None:
     )
 
 
-def test_quarantine_share_check_fails_above_the_limit(tmp_path: Path) -> None:
+def test_quarantine_share_check_fails_above_the_limit(tmp_path: Path, lake: Lake) -> None:
     records = good_records(20)
     write_lines(tmp_path / "landing", [record_json(r) for r in records] + ["not json"])
     source = LandingSource(LocalLandingStore(tmp_path / "landing"))
-    layout = LakeLayout(tmp_path / "lake")
-
-    strict = ingest_day(source, layout, DECISION_EVENTS_SPEC, DAY, max_reject_share=0.01)
-    lenient = ingest_day(source, layout, DECISION_EVENTS_SPEC, DAY, max_reject_share=0.10)
+    strict = ingest_day(source, lake, DECISION_EVENTS_SPEC, DAY, max_reject_share=0.01)
+    lenient = ingest_day(source, lake, DECISION_EVENTS_SPEC, DAY, max_reject_share=0.10)
 
     share = {c.name: c for c in strict.checks}["quarantine_share_below_threshold"]
     assert not share.passed and share.metadata["quarantined"] == 1
     assert {c.name: c for c in lenient.checks}["quarantine_share_below_threshold"].passed
 
 
-def test_a_clean_day_leaves_no_quarantine_file(tmp_path: Path) -> None:
-    landing, layout = tmp_path / "landing", LakeLayout(tmp_path / "lake")
+def test_a_clean_day_leaves_no_quarantine_file(tmp_path: Path, lake: Lake) -> None:
+    landing = tmp_path / "landing"
     write_lines(landing, ["garbage"])
     source = LandingSource(LocalLandingStore(landing))
-    assert ingest_day(source, layout, DECISION_EVENTS_SPEC, DAY).quarantine_file.exists()
+    first = ingest_day(source, lake, DECISION_EVENTS_SPEC, DAY)
+    assert quarantined_lines(lake, first.quarantine_file)
+    assert lake.quarantined_records("decision_events") == 1
     write_lines(landing, [record_json(r) for r in good_records(3)])
-    report = ingest_day(source, layout, DECISION_EVENTS_SPEC, DAY)
+    report = ingest_day(source, lake, DECISION_EVENTS_SPEC, DAY)
     assert report.quarantine_file is None
-    assert not layout.quarantine_file("decision_events", DAY).exists()
+    assert lake.quarantined_records("decision_events") == 0
 
 
 def test_policy_definitions_land_typed_absent_ones_as_null_and_malformed_ones_in_quarantine(
-    tmp_path: Path,
+    tmp_path: Path, lake: Lake
 ) -> None:
     day = date(2026, 5, 5)
     versions = generate_day(3, day, 400)["config_versions"].to_pylist()
@@ -134,20 +137,21 @@ def test_policy_definitions_land_typed_absent_ones_as_null_and_malformed_ones_in
 
     report = ingest_day(
         LandingSource(LocalLandingStore(tmp_path / "landing")),
-        LakeLayout(tmp_path / "lake"),
+        lake,
         CONFIG_VERSIONS_SPEC,
         day,
     )
 
     landed = {
-        row["config_version"]: row for row in pq.read_table(report.partition.path).to_pylist()
+        row["config_version"]: row
+        for row in read_partition(lake, report.partition.path).to_pylist()
     }
     assert (
         landed[described["config_version"]]["policy_definitions"] == described["policy_definitions"]
     )
     assert all(d["description"] for d in described["policy_definitions"])
     assert landed[older_gateway["config_version"]]["policy_definitions"] is None
-    (line,) = report.quarantine_file.read_text().splitlines()
+    (line,) = quarantined_lines(lake, report.quarantine_file)
     assert (
         "policy_definitions is not a list of {policy, version, description}"
         in json.loads(line)["reason"]

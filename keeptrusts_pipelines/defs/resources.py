@@ -11,7 +11,8 @@ from keeptrusts_pipelines.custody.ledger import CustodyLedger
 from keeptrusts_pipelines.delivery.destination import SavedDestination, load_destination
 from keeptrusts_pipelines.delivery.s3 import S3Target
 from keeptrusts_pipelines.lake.ingest import DEFAULT_MAX_REJECT_SHARE
-from keeptrusts_pipelines.lake.layout import LakeLayout
+from keeptrusts_pipelines.lake.layout import Lake
+from keeptrusts_pipelines.lake.location import open_lake
 from keeptrusts_pipelines.sources.batch import EventSource
 from keeptrusts_pipelines.sources.registry import open_source
 
@@ -29,9 +30,13 @@ class EventSourceResource(dg.ConfigurableResource):
 
 
 class LakeResource(dg.ConfigurableResource):
-    """The daily-partitioned Parquet lake under `KEEPTRUSTS_HOME/lake`."""
+    """The daily-partitioned Parquet lake: a folder (`KEEPTRUSTS_HOME/lake` by default) or an
+    S3 prefix (`KEEPTRUSTS_LAKE_URL`)."""
 
-    root: str = Field(description="Folder holding one folder per table.")
+    root: str = Field(
+        description="Folder or s3://bucket/prefix holding one folder per table; S3 is reached "
+        "through the standard AWS environment (AWS_ENDPOINT_URL, AWS_REGION, credentials)."
+    )
     max_reject_share: float = Field(
         default=DEFAULT_MAX_REJECT_SHARE,
         ge=0.0,
@@ -39,8 +44,8 @@ class LakeResource(dg.ConfigurableResource):
         description="Share of a day's records that may be quarantined before its check fails.",
     )
 
-    def layout(self) -> LakeLayout:
-        return LakeLayout(Path(self.root))
+    def layout(self) -> Lake:
+        return open_lake(self.root)
 
 
 class ExportsResource(dg.ConfigurableResource):

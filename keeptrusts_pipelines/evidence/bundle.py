@@ -30,7 +30,7 @@ from keeptrusts_pipelines.exports.reader import PartitionRead
 from keeptrusts_pipelines.exports.redaction import Redaction
 from keeptrusts_pipelines.exports.writers import shape
 from keeptrusts_pipelines.lake.files import sha256_of
-from keeptrusts_pipelines.lake.layout import LakeLayout
+from keeptrusts_pipelines.lake.layout import Lake
 from keeptrusts_pipelines.model.export_request import ExportRequest
 from keeptrusts_pipelines.reports.pdf import lake_hash, shown_text
 from keeptrusts_pipelines.reports.scope import Scope, open_scope
@@ -54,7 +54,7 @@ class Bundle:
 
 def write_bundle_artifact(
     request: ExportRequest,
-    layout: LakeLayout,
+    layout: Lake,
     staging: Path,
     export_id: str | None,
     started: datetime,
@@ -87,7 +87,7 @@ def _scope_jsonl(
 
 def write_bundle(
     request: ExportRequest,
-    layout: LakeLayout,
+    layout: Lake,
     bag: Path,
     target: Path,
     now: datetime,

@@ -37,7 +37,7 @@ from keeptrusts_pipelines.evidence.provenance import SUFFIX, read_bounded, read_
 from keeptrusts_pipelines.exports.engine import METADATA_FILE
 from keeptrusts_pipelines.exports.folder import ARTIFACT_DIR
 from keeptrusts_pipelines.lake.files import sha256_of
-from keeptrusts_pipelines.lake.layout import LakeLayout
+from keeptrusts_pipelines.lake.layout import Lake
 from keeptrusts_pipelines.model.schema import TABLES
 
 MAX_BYTES_VARIABLE = "KEEPTRUSTS_VERIFY_MAX_BYTES"
@@ -633,17 +633,17 @@ def _provenance(artifact: Path, digest: str, key: SSlibKey | None, result: Verif
     result.checked.append(f"provenance statement: subject digest; {how}")
 
 
-def _lake(partitions: list[_Partition], layout: LakeLayout | None, result: Verification) -> None:
-    if layout is None or not layout.root.is_dir() or not partitions:
+def _lake(partitions: list[_Partition], layout: Lake | None, result: Verification) -> None:
+    if layout is None or not partitions or not layout.reachable():
         result.notes.append("lake not at hand: partitions not compared")
         return
     gone = 0
     for partition in partitions:
-        path = layout.partition_file(partition.table, partition.day)
-        if not path.is_file():
+        if not layout.has_partition(partition.table, partition.day):
             gone += 1
             continue
-        current = sha256_of(path)
+        # Hashed again from the stored bytes: a checksum kept beside them is not evidence.
+        current = layout.partition_sha256(partition.table, partition.day, reread=True)
         if current != partition.version:
             result.findings.append(
                 Finding(
@@ -736,7 +736,7 @@ def _not_a_file(path: Path) -> str | None:
 def verify(
     path: Path,
     key: SSlibKey | None = None,
-    layout: LakeLayout | None = None,
+    layout: Lake | None = None,
     *,
     limits: UnpackLimits | None = None,
     scratch: Path | None = None,

@@ -4,7 +4,7 @@ Selection is a Polars lazy query over the window's partitions: filter values are
 expressions, never text in a query language, and Polars streams the partitions in order.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,9 +55,16 @@ def event_conditions(filters: Filters) -> list[pl.Expr]:
     return conditions
 
 
-def _events(files: list[Path], window: Window, filters: Filters) -> pl.LazyFrame:
+# The lake's partitions: local paths, or object URLs read with the lake's storage options.
+Files = Sequence[Path | str]
+StorageOptions = dict[str, str] | None
+
+
+def _events(
+    files: Files, window: Window, filters: Filters, storage: StorageOptions = None
+) -> pl.LazyFrame:
     return (
-        pl.scan_parquet(files)
+        pl.scan_parquet(list(files), storage_options=storage)
         .filter(_in_window("timestamp", window), *event_conditions(filters))
         .select(
             pl.col("event_id").alias("id"),
@@ -92,9 +99,11 @@ def _events(files: list[Path], window: Window, filters: Filters) -> pl.LazyFrame
     )
 
 
-def _escalations(files: list[Path], window: Window, filters: Filters) -> pl.LazyFrame:
+def _escalations(
+    files: Files, window: Window, filters: Filters, storage: StorageOptions = None
+) -> pl.LazyFrame:
     return (
-        pl.scan_parquet(files)
+        pl.scan_parquet(list(files), storage_options=storage)
         .filter(_in_window("opened_at", window), _at_least(filters.min_severity))
         .select(
             pl.col("escalation_id").alias("id"),
@@ -114,11 +123,13 @@ def _escalations(files: list[Path], window: Window, filters: Filters) -> pl.Lazy
 _CONFIG_VERSIONS = pl.from_arrow(CONFIG_VERSIONS.empty_table()).schema
 
 
-def _config_history(files: list[Path], window: Window, filters: Filters) -> pl.LazyFrame:
+def _config_history(
+    files: Files, window: Window, filters: Filters, storage: StorageOptions = None
+) -> pl.LazyFrame:
     # Days written before a column existed (policy_definitions) read it as null.
-    selected = pl.scan_parquet(files, schema=_CONFIG_VERSIONS, missing_columns="insert").filter(
-        _in_window("created_at", window)
-    )
+    selected = pl.scan_parquet(
+        list(files), schema=_CONFIG_VERSIONS, missing_columns="insert", storage_options=storage
+    ).filter(_in_window("created_at", window))
     if filters.gateway:
         selected = selected.filter(pl.col("gateway").is_in(list(filters.gateway)))
     return selected.select(
@@ -133,7 +144,7 @@ class ExportKind:
 
     export_type: str
     table: str
-    select: Callable[[list[Path], Window, Filters], pl.LazyFrame]
+    select: Callable[[Files, Window, Filters, StorageOptions], pl.LazyFrame]
     records_key: str
     # Conversations are grouped across days (one can cross midnight), so their rows are
     # sorted over the whole window (by DuckDB, spilling to disk) instead of streamed per day.

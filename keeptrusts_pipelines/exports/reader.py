@@ -11,8 +11,7 @@ import pyarrow.parquet as pq
 
 from keeptrusts_pipelines.errors import ExportRequestError
 from keeptrusts_pipelines.exports.kinds import KINDS, ExportKind
-from keeptrusts_pipelines.lake.files import sha256_of
-from keeptrusts_pipelines.lake.layout import LakeLayout
+from keeptrusts_pipelines.lake.layout import Lake, Location
 from keeptrusts_pipelines.model.export_request import ExportRequest, validate
 from keeptrusts_pipelines.queries import query
 
@@ -33,13 +32,18 @@ class PartitionRead:
 @dataclass(frozen=True)
 class Plan:
     kind: ExportKind
-    files: list[Path]
+    files: list[Location]
     partitions: list[PartitionRead]
     warnings: list[str]
+    lake: Lake
+
+    def select(self, files: list[Location], request: ExportRequest) -> pl.LazyFrame:
+        """The request's rows of `files`, a lazy query streaming from wherever the lake is."""
+        return self.kind.select(files, request.window, request.filters, self.lake.storage_options)
 
 
 def plan_export(
-    request: ExportRequest, layout: LakeLayout, now: datetime, with_hashes: bool = True
+    request: ExportRequest, lake: Lake, now: datetime, with_hashes: bool = True
 ) -> Plan:
     """The partitions a request reads; days missing from the lake are an error naming them.
 
@@ -49,7 +53,7 @@ def plan_export(
     kind = KINDS[request.export_type]
     today = now.astimezone(UTC).date()
     closed = [day for day in request.window.days() if day < today]
-    missing = [day for day in closed if not layout.partition_file(kind.table, day).exists()]
+    missing = lake.missing_days(kind.table, closed)
     if missing:
         listed = ", ".join(day.isoformat() for day in missing[:10])
         more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
@@ -70,12 +74,16 @@ def plan_export(
             f"The lake holds closed UTC days only: records from {today.isoformat()}T00:00:00Z "
             "on are not in this export yet."
         )
-    files = [layout.partition_file(kind.table, day) for day in closed]
+    files = [lake.partition(kind.table, day) for day in closed]
     partitions = [
-        PartitionRead(kind.table, day.isoformat(), sha256_of(path) if with_hashes else "")
-        for day, path in zip(closed, files, strict=True)
+        PartitionRead(
+            kind.table,
+            day.isoformat(),
+            lake.partition_sha256(kind.table, day) if with_hashes else "",
+        )
+        for day in closed
     ]
-    return Plan(kind, files, partitions, warnings)
+    return Plan(kind, files, partitions, warnings, lake)
 
 
 def export_rows(request: ExportRequest, plan: Plan, scratch: Path) -> Iterator[pl.LazyFrame]:
@@ -87,16 +95,17 @@ def export_rows(request: ExportRequest, plan: Plan, scratch: Path) -> Iterator[p
     if plan.kind.grouped:
         yield _grouped_conversations(request, plan, scratch)
         return
-    for files in _groups(plan.files):
-        yield plan.kind.select(files, request.window, request.filters)
+    for files in _groups(plan.files, plan.lake):
+        yield plan.select(files, request)
 
 
-def _groups(files: list[Path]) -> Iterator[list[Path]]:
+def _groups(files: list[Location], lake: Lake) -> Iterator[list[Location]]:
     """Consecutive partitions of at most GROUP_ROWS rows together (a larger day alone)."""
-    group: list[Path] = []
+    group: list[Location] = []
     rows = 0
     for path in files:
-        day_rows = pq.read_metadata(path).num_rows
+        source, filesystem = lake.arrow_source(path)
+        day_rows = pq.read_metadata(source, filesystem=filesystem).num_rows
         if group and rows + day_rows > GROUP_ROWS:
             yield group
             group, rows = [], 0
@@ -109,7 +118,7 @@ def _groups(files: list[Path]) -> Iterator[list[Path]]:
 def _grouped_conversations(request: ExportRequest, plan: Plan, scratch: Path) -> pl.LazyFrame:
     """Turns sorted by conversation over the whole window: DuckDB sorts, spilling to disk."""
     turns = scratch / "turns.parquet"
-    plan.kind.select(plan.files, request.window, request.filters).sink_parquet(turns)
+    plan.select(plan.files, request).sink_parquet(turns)
     grouped = scratch / "conversations.parquet"
     with duckdb.connect() as connection:
         connection.execute("SET TimeZone = 'UTC'")
@@ -121,8 +130,8 @@ def _grouped_conversations(request: ExportRequest, plan: Plan, scratch: Path) ->
     return pl.scan_parquet(grouped)
 
 
-def preview(request: ExportRequest, layout: LakeLayout, now: datetime | None = None) -> int:
+def preview(request: ExportRequest, lake: Lake, now: datetime | None = None) -> int:
     """How many records the request would export: an exact count over the pruned partitions."""
-    plan = plan_export(request, layout, now or datetime.now(UTC), with_hashes=False)
-    selected = plan.kind.select(plan.files, request.window, request.filters)
+    plan = plan_export(request, lake, now or datetime.now(UTC), with_hashes=False)
+    selected = plan.select(plan.files, request)
     return int(selected.select(pl.len()).collect().item())

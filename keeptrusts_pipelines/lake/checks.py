@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from keeptrusts_pipelines.lake.layout import Lake
 from keeptrusts_pipelines.model.days import day_bounds
 from keeptrusts_pipelines.model.schema import TableSpec
 
@@ -37,11 +37,12 @@ def check_names(spec: TableSpec) -> list[str]:
 
 
 def check_partition(
-    spec: TableSpec, day: date, path: Path, rejected: int, max_reject_share: float
+    spec: TableSpec, day: date, lake: Lake, rejected: int, max_reject_share: float
 ) -> list[CheckOutcome]:
-    """Run every check on the partition file at `path`; `rejected` is its quarantine count."""
+    """Run every check on the day's partition in `lake`; `rejected` is its quarantine count."""
     schema_name, unique_name, inside_name, required_name, share_name = check_names(spec)
-    found_schema = pq.read_schema(path)
+    path, filesystem = lake.arrow_source(lake.partition(spec.name, day))
+    found_schema = pq.read_schema(path, filesystem=filesystem)
     schema_ok = _same_columns(found_schema, spec.schema)
     outcomes = [
         CheckOutcome(
@@ -61,13 +62,17 @@ def check_partition(
         ]
         table = None
     else:
-        table = pq.read_table(path)
+        table = pq.read_table(path, filesystem=filesystem)
         outcomes += [
             _unique(unique_name, table, spec.id_column),
             _inside(inside_name, table, spec.time_column, day),
             _required(required_name, table, spec.required),
         ]
-    rows = table.num_rows if table is not None else pq.read_metadata(path).num_rows
+    rows = (
+        table.num_rows
+        if table is not None
+        else pq.read_metadata(path, filesystem=filesystem).num_rows
+    )
     outcomes.append(_reject_share(share_name, rows, rejected, max_reject_share))
     return outcomes
 

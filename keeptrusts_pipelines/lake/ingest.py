@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 
 from keeptrusts_pipelines.lake.checks import CheckOutcome, check_partition
 from keeptrusts_pipelines.lake.conform import conform
-from keeptrusts_pipelines.lake.layout import LakeLayout
+from keeptrusts_pipelines.lake.layout import Lake, Location
 from keeptrusts_pipelines.lake.partition_writer import (
     PartitionFile,
     write_partition,
@@ -25,27 +24,27 @@ class IngestReport:
     day: date
     partition: PartitionFile
     quarantined: int
-    quarantine_file: Path | None
+    quarantine_file: Location | None
     reject_reasons: dict[str, int]
     checks: list[CheckOutcome]
 
 
 def ingest_day(
     source: EventSource,
-    layout: LakeLayout,
+    lake: Lake,
     spec: TableSpec,
     day: date,
     max_reject_share: float = DEFAULT_MAX_REJECT_SHARE,
 ) -> IngestReport:
     """Replace the day's partition with what the source holds now, then check it."""
     conformed = conform(spec, source.read(spec.name, day), day)
-    quarantine_file = write_quarantine(layout, spec, day, conformed.rejects)
-    partition = write_partition(layout, spec, day, conformed.rows)
+    quarantine_file = write_quarantine(lake, spec, day, conformed.rejects)
+    partition = write_partition(lake, spec, day, conformed.rows)
     reasons: dict[str, int] = {}
     for reject in conformed.rejects:
         kind = reject.reason.split("'")[0].strip()
         reasons[kind] = reasons.get(kind, 0) + 1
-    checks = check_partition(spec, day, partition.path, len(conformed.rejects), max_reject_share)
+    checks = check_partition(spec, day, lake, len(conformed.rejects), max_reject_share)
     return IngestReport(
         day=day,
         partition=partition,

@@ -10,8 +10,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from keeptrusts_pipelines.lake.files import sha256_of, write_atomically
-from keeptrusts_pipelines.lake.layout import LakeLayout
+from keeptrusts_pipelines.lake.layout import Lake, Location
 from keeptrusts_pipelines.model.schema import TableSpec
 from keeptrusts_pipelines.sources.batch import Reject
 
@@ -51,37 +50,35 @@ def statistics_columns(spec: TableSpec) -> list[str]:
 class PartitionFile:
     """A written partition: where it is and what it holds. Its sha256 is its data version."""
 
-    path: Path
+    path: Location
     rows: int
     bytes: int
     sha256: str
 
 
-def write_partition(
-    layout: LakeLayout, spec: TableSpec, day: date, rows: pa.Table
-) -> PartitionFile:
-    """Replace the day's partition with `rows` (already canonical and sorted)."""
-    final = layout.partition_file(spec.name, day)
+def write_partition(lake: Lake, spec: TableSpec, day: date, rows: pa.Table) -> PartitionFile:
+    """Replace the day's partition with `rows` (already canonical and sorted). The bytes are
+    made by this writer on either kind of lake, so a day's data version does not depend on it."""
     table = rows.cast(spec.schema).combine_chunks()
     options = {
         **PARQUET_OPTIONS,
         "write_statistics": statistics_columns(spec),
         "use_dictionary": dictionary_columns(spec),
     }
-    write_atomically(final, lambda path: pq.write_table(table, path, **options))
+    written = lake.write_partition(
+        spec.name, day, lambda path: pq.write_table(table, path, **options)
+    )
     return PartitionFile(
-        path=final, rows=table.num_rows, bytes=final.stat().st_size, sha256=sha256_of(final)
+        path=written.location, rows=table.num_rows, bytes=written.bytes, sha256=written.sha256
     )
 
 
 def write_quarantine(
-    layout: LakeLayout, spec: TableSpec, day: date, rejects: list[Reject]
-) -> Path | None:
+    lake: Lake, spec: TableSpec, day: date, rejects: list[Reject]
+) -> Location | None:
     """Replace the day's quarantine file with `rejects`; remove it when there are none."""
-    final = layout.quarantine_file(spec.name, day)
     if not rejects:
-        final.unlink(missing_ok=True)
-        return None
+        return lake.write_quarantine(spec.name, day, None)
 
     def write(path: Path) -> None:
         with path.open("w", encoding="utf-8") as handle:
@@ -89,5 +86,4 @@ def write_quarantine(
                 line = {"reason": reject.reason, "origin": reject.origin, "record": reject.record}
                 handle.write(json.dumps(line, ensure_ascii=False) + "\n")
 
-    write_atomically(final, write)
-    return final
+    return lake.write_quarantine(spec.name, day, write)

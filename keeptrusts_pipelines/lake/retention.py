@@ -16,7 +16,7 @@ from pathlib import Path
 import yaml
 
 from keeptrusts_pipelines.errors import ConfigurationError
-from keeptrusts_pipelines.lake.layout import LakeLayout
+from keeptrusts_pipelines.lake.layout import Lake, Location
 from keeptrusts_pipelines.model.days import day_bounds
 
 # Pruned with a day: the events and their escalations. Config history stays: it is small and
@@ -102,7 +102,7 @@ def delivered_coverage(evidence_root: Path) -> list[tuple[str, datetime, datetim
 
 
 def plan_retention(
-    layout: LakeLayout,
+    lake: Lake,
     evidence_root: Path,
     now: datetime,
     hours: int,
@@ -114,7 +114,7 @@ def plan_retention(
     cutoff = now.astimezone(UTC) - timedelta(hours=hours)
     coverage = delivered_coverage(evidence_root)
     decisions = []
-    for day in layout.days("decision_events"):
+    for day in lake.days("decision_events"):
         start, end = day_bounds(day)
         if end > cutoff:
             continue
@@ -148,16 +148,15 @@ def plan_retention(
     return decisions
 
 
-def prune(layout: LakeLayout, decisions: list[Decision]) -> list[Path]:
-    """Delete the partition files of the days decided for pruning; the files removed."""
+def prune(lake: Lake, decisions: list[Decision]) -> list[Location]:
+    """Delete the partitions of the days decided for pruning; where each removed one was."""
     removed = []
     for decision in decisions:
         if not decision.pruned:
             continue
         day = date.fromisoformat(decision.day)
         for table in PRUNED_TABLES:
-            path = layout.partition_file(table, day)
-            if path.exists():
-                path.unlink()
-                removed.append(path)
+            location = lake.delete_partition(table, day)
+            if location is not None:
+                removed.append(location)
     return removed

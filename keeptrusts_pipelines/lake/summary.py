@@ -7,7 +7,7 @@ from datetime import date
 
 import duckdb
 
-from keeptrusts_pipelines.lake.layout import LakeLayout
+from keeptrusts_pipelines.lake.layout import Lake
 from keeptrusts_pipelines.model.schema import TABLES
 from keeptrusts_pipelines.queries import query
 
@@ -23,23 +23,19 @@ class TableSummary:
     quarantined: int
 
 
-def summarize(layout: LakeLayout) -> list[TableSummary]:
+def summarize(lake: Lake) -> list[TableSummary]:
     """One line per canonical table: rows, days, span, size and quarantined records."""
     summaries = []
     with duckdb.connect() as connection:
+        lake.attach(connection)
         for table in TABLES:
-            days = layout.days(table)
-            files = [layout.partition_file(table, day) for day in days]
+            days = lake.days(table)
+            files = [lake.partition(table, day) for day in days]
             rows = 0
             if files:
                 rows = connection.sql(
                     query("lake_table_summary"), params={"files": [str(f) for f in files]}
                 ).fetchall()[0][0]
-            quarantine = layout.root / "quarantine" / table
-            quarantined = sum(
-                sum(1 for _ in path.open(encoding="utf-8"))
-                for path in quarantine.glob("date=*/*.jsonl")
-            )
             summaries.append(
                 TableSummary(
                     table=table,
@@ -47,8 +43,8 @@ def summarize(layout: LakeLayout) -> list[TableSummary]:
                     days=len(days),
                     first_day=days[0] if days else None,
                     last_day=days[-1] if days else None,
-                    bytes=sum(path.stat().st_size for path in files),
-                    quarantined=quarantined,
+                    bytes=sum(lake.partition_bytes(table, day) for day in days),
+                    quarantined=lake.quarantined_records(table),
                 )
             )
     return summaries

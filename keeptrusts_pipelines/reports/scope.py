@@ -11,14 +11,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 
 from keeptrusts_pipelines.exports.reader import PartitionRead, plan_export
-from keeptrusts_pipelines.lake.files import sha256_of
-from keeptrusts_pipelines.lake.layout import LakeLayout
+from keeptrusts_pipelines.lake.layout import Lake, Location
 from keeptrusts_pipelines.model.export_request import EVENT_FILTERS, ExportRequest
 from keeptrusts_pipelines.model.schema import CONFIG_VERSIONS, ESCALATIONS, SEVERITIES
 from keeptrusts_pipelines.queries import query
@@ -56,7 +54,7 @@ def _view(
     connection: duckdb.DuckDBPyConnection,
     name: str,
     sql: str,
-    files: list[Path],
+    files: list[Location],
     empty: pa.Schema,
     parameters: dict[str, object],
 ) -> None:
@@ -70,27 +68,25 @@ def _view(
         connection.register(name, empty.empty_table())
 
 
-def _partitions(layout: LakeLayout, table: str, days: list) -> list[PartitionRead]:
+def _partitions(lake: Lake, table: str, days: list) -> list[PartitionRead]:
     return [
-        PartitionRead(table, day.isoformat(), sha256_of(layout.partition_file(table, day)))
-        for day in days
+        PartitionRead(table, day.isoformat(), lake.partition_sha256(table, day)) for day in days
     ]
 
 
 @contextmanager
-def open_scope(
-    request: ExportRequest, layout: LakeLayout, now: datetime | None = None
-) -> Iterator[Scope]:
+def open_scope(request: ExportRequest, lake: Lake, now: datetime | None = None) -> Iterator[Scope]:
     """Views over the request's window; days missing from the lake are refused, naming them."""
     now = now or datetime.now(UTC)
-    plan = plan_export(request, layout, now)  # validates, and names any missing day
+    plan = plan_export(request, lake, now)  # validates, and names any missing day
     closed = [date for date in request.window.days() if date < now.astimezone(UTC).date()]
-    escalation_days = [d for d in closed if layout.partition_file("escalations", d).exists()]
-    config_days = [d for d in layout.days("config_versions") if d <= request.window.last_day]
+    absent = set(lake.missing_days("escalations", closed))
+    escalation_days = [d for d in closed if d not in absent]
+    config_days = [d for d in lake.days("config_versions") if d <= request.window.last_day]
     partitions = (
         plan.partitions
-        + _partitions(layout, "escalations", escalation_days)
-        + _partitions(layout, "config_versions", config_days)
+        + _partitions(lake, "escalations", escalation_days)
+        + _partitions(lake, "config_versions", config_days)
     )
     filters = request.filters
     severities = list(SEVERITIES[SEVERITIES.index(filters.min_severity or "info") :])
@@ -99,6 +95,7 @@ def open_scope(
     try:
         connection.execute("SET TimeZone = 'UTC'")
         connection.execute("SET enable_progress_bar = false")
+        lake.attach(connection)
         connection.sql(
             query("reports/scope_events"),
             params={
@@ -112,7 +109,7 @@ def open_scope(
             connection,
             "escalations",
             "reports/scope_escalations",
-            [layout.partition_file("escalations", d) for d in escalation_days],
+            [lake.partition("escalations", d) for d in escalation_days],
             ESCALATIONS,
             {**window, "severities": severities, "filtered": bool(filters.active())},
         )
@@ -120,7 +117,7 @@ def open_scope(
             connection,
             "config_versions",
             "reports/scope_config_versions",
-            [layout.partition_file("config_versions", d) for d in config_days],
+            [lake.partition("config_versions", d) for d in config_days],
             CONFIG_VERSIONS.append(pa.field("in_window", pa.bool_())),
             {**window, "gateway": list(filters.gateway)},
         )

@@ -103,7 +103,8 @@ def _lake_asset(spec: TableSpec) -> dg.AssetsDefinition:
     ) -> dg.MaterializeResult:
         day = date.fromisoformat(context.partition_key)
         event_source = source.open()
-        report = ingest_day(event_source, lake.layout(), spec, day, lake.max_reject_share)
+        lake_store = lake.layout()
+        report = ingest_day(event_source, lake_store, spec, day, lake.max_reject_share)
         partition = report.partition
         context.log.info(
             f"{spec.name} {day}: {partition.rows} rows, {report.quarantined} quarantined"
@@ -114,6 +115,7 @@ def _lake_asset(spec: TableSpec) -> dg.AssetsDefinition:
             "dagster/size_bytes": dg.MetadataValue.int(partition.bytes),
             "sha256": dg.MetadataValue.text(partition.sha256),
             "path": dg.MetadataValue.path(str(partition.path)),
+            "lake": dg.MetadataValue.text(lake_store.describe()),
             "source": dg.MetadataValue.text(event_source.describe()),
             "quarantined": dg.MetadataValue.int(report.quarantined),
             "reject_reasons": dg.MetadataValue.json(report.reject_reasons),

@@ -1,0 +1,254 @@
+"""The lake under an S3 prefix (AWS, MinIO, R2): the same hive layout as a local lake.
+
+A partition is written as one conditional, checksummed PUT of a file made locally by the same
+writer, so its bytes (and data version) are those a local lake would hold, and no reader ever
+sees part of one. Readers stream objects: Polars through its native object store, pyarrow
+through `pyarrow.fs.S3FileSystem`, DuckDB through that filesystem registered as fsspec's (its
+httpfs extension is not needed). Connection details come from the standard AWS environment;
+credentials are never held here, only resolved by each client's own chain.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import re
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import boto3
+import duckdb
+import pyarrow.fs as pafs
+from botocore.exceptions import ClientError
+from fsspec.implementations.arrow import ArrowFSWrapper
+
+from keeptrusts_pipelines.errors import KeeptrustsError
+from keeptrusts_pipelines.lake.files import HASH_CHUNK, sha256_of
+from keeptrusts_pipelines.lake.layout import (
+    PARTITION_FILE,
+    QUARANTINE_FILE,
+    Location,
+    WrittenFile,
+)
+
+DEFAULT_REGION = "us-east-1"
+PARTITION_KEY = re.compile(r"date=(\d{4}-\d{2}-\d{2})/" + re.escape(PARTITION_FILE))
+# Refusals of a conditional write: the object changed since it was looked at.
+PRECONDITION_CODES = ("PreconditionFailed", "ConditionalRequestConflict", "412")
+MISSING_CODES = ("404", "NoSuchKey", "NotFound")
+
+
+class ConcurrentLakeWrite(KeeptrustsError):
+    """Another writer replaced a partition while this one was writing it."""
+
+
+@dataclass(frozen=True)
+class S3Lake:
+    """A lake at `s3://<bucket>/<prefix>`; `endpoint_url` for S3-compatible stores."""
+
+    bucket: str
+    prefix: str
+    endpoint_url: str | None
+    region: str
+
+    @classmethod
+    def from_environment(cls, bucket: str, prefix: str) -> S3Lake:
+        """AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL, and AWS_REGION or AWS_DEFAULT_REGION."""
+        endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+        return cls(bucket, prefix.strip("/"), endpoint or None, region or DEFAULT_REGION)
+
+    # --- where things are -------------------------------------------------------------------
+
+    def key(self, *parts: str) -> str:
+        return "/".join([self.prefix, *parts] if self.prefix else parts)
+
+    def partition_key(self, table: str, day: date) -> str:
+        return self.key(table, f"date={day.isoformat()}", PARTITION_FILE)
+
+    def quarantine_key(self, table: str, day: date) -> str:
+        return self.key("quarantine", table, f"date={day.isoformat()}", QUARANTINE_FILE)
+
+    def url(self, key: str) -> str:
+        return f"s3://{self.bucket}/{key}"
+
+    def describe(self) -> str:
+        return self.url(self.prefix).rstrip("/")
+
+    def _key_of(self, location: Location) -> str:
+        return str(location).removeprefix(f"s3://{self.bucket}/")
+
+    # --- clients ----------------------------------------------------------------------------
+
+    @cached_property
+    def client(self) -> Any:
+        return boto3.client("s3", endpoint_url=self.endpoint_url, region_name=self.region)
+
+    @cached_property
+    def filesystem(self) -> pafs.S3FileSystem:
+        return pafs.S3FileSystem(region=self.region, endpoint_override=self.endpoint_url)
+
+    @property
+    def storage_options(self) -> dict[str, str]:
+        options = {"aws_region": self.region}
+        if self.endpoint_url:
+            options["aws_endpoint_url"] = self.endpoint_url
+            if self.endpoint_url.startswith("http://"):
+                options["aws_allow_http"] = "true"
+        return options
+
+    def attach(self, connection: duckdb.DuckDBPyConnection) -> None:
+        # fsspec names the wrapper's protocol after the filesystem ("s3"): DuckDB then opens
+        # s3:// paths through it, ahead of its own (absent) httpfs extension.
+        connection.register_filesystem(ArrowFSWrapper(self.filesystem))
+
+    def arrow_source(self, location: Location) -> tuple[str, pafs.S3FileSystem]:
+        return f"{self.bucket}/{self._key_of(location)}", self.filesystem
+
+    # --- reading ----------------------------------------------------------------------------
+
+    def _head(self, key: str) -> dict[str, Any] | None:
+        try:
+            return self.client.head_object(Bucket=self.bucket, Key=key, ChecksumMode="ENABLED")
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in MISSING_CODES:
+                return None
+            raise
+
+    def keys(self, prefix: str) -> list[str]:
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=prefix
+        )
+        return [item["Key"] for page in pages for item in page.get("Contents", [])]
+
+    def reachable(self) -> bool:
+        try:
+            self.client.head_bucket(Bucket=self.bucket)
+        except ClientError:
+            return False
+        return True
+
+    def days(self, table: str) -> list[date]:
+        folder = self.key(table, "")
+        found = []
+        for key in self.keys(folder + "date="):
+            matched = PARTITION_KEY.fullmatch(key.removeprefix(folder))
+            if matched:
+                found.append(date.fromisoformat(matched.group(1)))
+        return sorted(found)
+
+    def has_partition(self, table: str, day: date) -> bool:
+        return self._head(self.partition_key(table, day)) is not None
+
+    def missing_days(self, table: str, days: list[date]) -> list[date]:
+        present = set(self.days(table))  # one listing instead of a request per day
+        return [day for day in days if day not in present]
+
+    def partition(self, table: str, day: date) -> str:
+        return self.url(self.partition_key(table, day))
+
+    def partition_bytes(self, table: str, day: date) -> int:
+        head = self._head(self.partition_key(table, day))
+        if head is None:
+            raise FileNotFoundError(self.partition(table, day))
+        return int(head["ContentLength"])
+
+    def partition_sha256(self, table: str, day: date, reread: bool = False) -> str:
+        key = self.partition_key(table, day)
+        if not reread:
+            stored = self._stored_sha256(key)
+            if stored:
+                return stored
+        return self._hash_of_object(key)
+
+    def _stored_sha256(self, key: str) -> str | None:
+        """The whole-object SHA-256 the store verified when the object was uploaded, if it
+        has one (a multipart upload keeps a checksum of checksums instead)."""
+        head = self._head(key)
+        if head is None:
+            raise FileNotFoundError(self.url(key))
+        checksum = head.get("ChecksumSHA256")
+        if (
+            not checksum
+            or "-" in checksum
+            or head.get("ChecksumType", "FULL_OBJECT") != ("FULL_OBJECT")
+        ):
+            return None
+        return base64.b64decode(checksum).hex()
+
+    def _hash_of_object(self, key: str) -> str:
+        digest = hashlib.sha256()
+        body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
+        for chunk in body.iter_chunks(HASH_CHUNK):
+            digest.update(chunk)
+        return digest.hexdigest()
+
+    def read_bytes(self, location: Location) -> bytes:
+        return self.client.get_object(Bucket=self.bucket, Key=self._key_of(location))["Body"].read()
+
+    def quarantined_records(self, table: str) -> int:
+        keys = self.keys(self.key("quarantine", table, "date="))
+        return sum(
+            len(self.read_bytes(self.url(key)).splitlines())
+            for key in keys
+            if key.endswith(".jsonl")
+        )
+
+    # --- writing ----------------------------------------------------------------------------
+
+    def write_partition(self, table: str, day: date, write: Callable[[Path], None]) -> WrittenFile:
+        return self._write(self.partition_key(table, day), write)
+
+    def write_quarantine(
+        self, table: str, day: date, write: Callable[[Path], None] | None
+    ) -> str | None:
+        key = self.quarantine_key(table, day)
+        if write is None:
+            self.client.delete_object(Bucket=self.bucket, Key=key)
+            return None
+        return str(self._write(key, write).location)
+
+    def delete_partition(self, table: str, day: date) -> str | None:
+        key = self.partition_key(table, day)
+        if self._head(key) is None:
+            return None
+        self.client.delete_object(Bucket=self.bucket, Key=key)
+        return self.url(key)
+
+    def _write(self, key: str, write: Callable[[Path], None]) -> WrittenFile:
+        """`write` makes the file locally; one PUT publishes it, checked by S3 against its
+        SHA-256 and conditional on the object being the one seen (or none)."""
+        with tempfile.TemporaryDirectory(prefix="kt-lake-") as scratch:
+            path = Path(scratch) / key.rpartition("/")[2]
+            write(path)
+            digest = sha256_of(path)
+            size = path.stat().st_size
+            current = self._head(key)
+            condition = {"IfMatch": current["ETag"]} if current else {"IfNoneMatch": "*"}
+            with path.open("rb") as body:
+                try:
+                    self.client.put_object(
+                        Bucket=self.bucket,
+                        Key=key,
+                        Body=body,
+                        ChecksumAlgorithm="SHA256",
+                        ChecksumSHA256=base64.b64encode(bytes.fromhex(digest)).decode(),
+                        **condition,
+                    )
+                except ClientError as error:
+                    code = error.response.get("Error", {}).get("Code")
+                    if code not in PRECONDITION_CODES:
+                        raise
+                    # A concurrent writer won; the same bytes are as good as ours.
+                    if self._stored_sha256(key) != digest:
+                        raise ConcurrentLakeWrite(
+                            f"{self.url(key)} was replaced by another writer while this one "
+                            "wrote it: materialize the day again"
+                        ) from None
+        return WrittenFile(self.url(key), size, digest)
