@@ -1,4 +1,9 @@
-"""`kt ui`: the Dagster UI and daemon on the instance under KEEPTRUSTS_HOME."""
+"""`kt ui`: the Dagster UI and daemon on the instance under KEEPTRUSTS_HOME.
+
+While a webserver `kt ui` or `kt serve` started answers, the Dagster home says so
+(settings.webserver_record_path): `kt` and the API on this home then submit exports to its run
+queue, and its daemon launches them (the UI shows them as any run).
+"""
 
 import json
 import os
@@ -7,26 +12,60 @@ import sys
 import threading
 import time
 import urllib.request
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
 LOOPBACK = ("127.0.0.1", "localhost", "0.0.0.0")
 UP_WITHIN_SECONDS = 600
+LOCATIONS_LOADED = (
+    "{ workspaceOrError { ... on Workspace { locationEntries { name loadStatus } } } }"
+)
 
 
-def _record_when_up(record: Path, url: str, process: subprocess.Popen) -> None:
-    """Once the webserver answers, say so in the Dagster home: while it runs, `kt` on this home
-    submits exports to its run queue, and its daemon runs them (the UI shows them as any run)."""
-    deadline = time.monotonic() + UP_WITHIN_SECONDS
+def graphql_url(port: int) -> str:
+    """The loopback GraphQL endpoint of a webserver listening on `port`."""
+    return f"http://127.0.0.1:{port}/graphql"
+
+
+def record_webserver_when_up(
+    url: str, process: subprocess.Popen, within_seconds: float = UP_WITHIN_SECONDS
+) -> bool:
+    """Once the webserver at `url` answers, record it (and its process) in the Dagster home;
+    False when the process ended or never answered in time. Whoever started it removes the
+    record when it stops (a record whose process has gone is ignored anyway)."""
+    from keeptrusts_pipelines.settings import webserver_record_path
+
+    deadline = time.monotonic() + within_seconds
     while process.poll() is None and time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url.removesuffix("/graphql") + "/server_info", timeout=5):
-                record.write_text(json.dumps({"url": url, "pid": process.pid}))
-                return
-        except OSError:
-            time.sleep(1)
+        if _workspace_loaded(url):
+            webserver_record_path().write_text(json.dumps({"url": url, "pid": process.pid}))
+            return True
+        time.sleep(1)
+    return False
+
+
+def _workspace_loaded(url: str) -> bool:
+    """Whether the webserver answers with its code locations loaded: it answers before they
+    are, and refuses runs of a location still loading."""
+    request = urllib.request.Request(
+        url,
+        data=json.dumps({"query": LOCATIONS_LOADED}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=5) as answer:
+            workspace = json.load(answer)["data"]["workspaceOrError"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    entries = workspace.get("locationEntries") or []
+    return bool(entries) and all(entry["loadStatus"] == "LOADED" for entry in entries)
+
+
+def forget_webserver() -> None:
+    from keeptrusts_pipelines.settings import webserver_record_path
+
+    webserver_record_path().unlink(missing_ok=True)
 
 
 def ui(
@@ -35,7 +74,6 @@ def ui(
 ) -> None:
     """Start `dagster dev` (web UI + daemon) with this project's workspace and instance."""
     from keeptrusts_pipelines.defs.instance import PROJECT_ROOT, prepare_dagster_home
-    from keeptrusts_pipelines.settings import webserver_record_path
 
     home = prepare_dagster_home()
     typer.echo(f"Dagster home: {home}\nOpen http://{host}:{port}")
@@ -48,14 +86,14 @@ def ui(
     ]  # fmt: skip
     # Run from the Dagster home, so the project's template dagster.yaml is not mistaken for it.
     process = subprocess.Popen(command, cwd=home, env=os.environ.copy())
-    record = webserver_record_path()
     if host in LOOPBACK:
-        url = f"http://127.0.0.1:{port}/graphql"
-        threading.Thread(target=_record_when_up, args=(record, url, process), daemon=True).start()
+        threading.Thread(
+            target=record_webserver_when_up, args=(graphql_url(port), process), daemon=True
+        ).start()
     try:
         code = process.wait()
     except KeyboardInterrupt:
         code = process.wait()
     finally:
-        record.unlink(missing_ok=True)
+        forget_webserver()
     raise typer.Exit(code)
