@@ -117,14 +117,19 @@ def s3_client(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch):
     return boto3.client("s3", endpoint_url=s3_endpoint)
 
 
+@pytest.fixture
+def s3_lake(s3_client, s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Lake:
+    """An empty lake under a fresh bucket of the loopback S3 server, reached as in production
+    through AWS_ENDPOINT_URL and the AWS credentials of the environment."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_endpoint)
+    bucket = f"lake-{uuid.uuid4().hex[:12]}"
+    s3_client.create_bucket(Bucket=bucket)
+    return open_lake(f"s3://{bucket}/keeptrusts")
+
+
 @pytest.fixture(params=["local", "s3"])
-def lake(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Lake:
-    """A fresh, empty lake of each kind: a local folder, and a bucket prefix on the loopback S3
-    server (reached, as in production, through AWS_ENDPOINT_URL and the AWS credentials)."""
+def lake(request: pytest.FixtureRequest, tmp_path: Path) -> Lake:
+    """A fresh, empty lake of each kind: a local folder, and an S3 prefix (`s3_lake`)."""
     if request.param == "local":
         return LakeLayout(tmp_path / "lake")
-    client = request.getfixturevalue("s3_client")
-    monkeypatch.setenv("AWS_ENDPOINT_URL", request.getfixturevalue("s3_endpoint"))
-    bucket = f"lake-{uuid.uuid4().hex[:12]}"
-    client.create_bucket(Bucket=bucket)
-    return open_lake(f"s3://{bucket}/keeptrusts")
+    return request.getfixturevalue("s3_lake")

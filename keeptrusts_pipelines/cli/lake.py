@@ -10,15 +10,17 @@ from rich.table import Table
 
 from keeptrusts_pipelines.cli.output import console, emit_json, fail
 from keeptrusts_pipelines.errors import ConfigurationError
-from keeptrusts_pipelines.lake.layout import LakeLayout
+from keeptrusts_pipelines.lake.location import open_lake
 from keeptrusts_pipelines.lake.summary import TableSummary, summarize
-from keeptrusts_pipelines.settings import lake_root, lake_start_date
+from keeptrusts_pipelines.settings import lake_start_date, lake_url
 
 app = typer.Typer(help="Fill and inspect the daily-partitioned lake.", no_args_is_help=True)
 
 
 def render_summary(summaries: list[TableSummary]) -> Table:
-    table = Table(title=f"Lake at {lake_root()}", show_edge=False, pad_edge=False)
+    table = Table(
+        title=f"Lake at {open_lake(lake_url()).describe()}", show_edge=False, pad_edge=False
+    )
     table.add_column("Table", no_wrap=True)
     for column in ("Rows", "Days", "From", "To", "MiB", "Rejected"):
         table.add_column(
@@ -42,9 +44,10 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object for machines.")] = False,
 ) -> None:
     """Rows, days, span, size and quarantined records of each lake table."""
-    summaries = summarize(LakeLayout(lake_root()))
+    lake = open_lake(lake_url())
+    summaries = summarize(lake)
     if as_json:
-        emit_json({"lake": str(lake_root()), "tables": [s.__dict__ for s in summaries]})
+        emit_json({"lake": lake.describe(), "tables": [s.__dict__ for s in summaries]})
     else:
         console.print(render_summary(summaries))
 
@@ -95,11 +98,12 @@ def ingest_days(days: list[date], rebuild: bool, workers: int, as_json: bool, tr
                 tags={"keeptrusts/trigger": trigger},
             )
     failed = [run for run in runs if not run.success or run.failed_checks]
-    summaries = summarize(LakeLayout(lake_root()))
+    lake = open_lake(lake_url())
+    summaries = summarize(lake)
     if as_json:
         emit_json(
             {
-                "lake": str(lake_root()),
+                "lake": lake.describe(),
                 "requested_days": len(days),
                 "materialized_days": len(runs),
                 "already_present_days": len(days) - len(pending),

@@ -8,7 +8,7 @@ from rich.markup import escape
 
 from keeptrusts_pipelines.cli.output import emit_json, fail, say
 from keeptrusts_pipelines.errors import ConfigurationError
-from keeptrusts_pipelines.settings import custody_url, lake_root
+from keeptrusts_pipelines.settings import custody_url, lake_url
 
 
 def verify(
@@ -29,7 +29,7 @@ def verify(
     from keeptrusts_pipelines.evidence.provenance import public_key
     from keeptrusts_pipelines.evidence.verify import unpack_limits
     from keeptrusts_pipelines.evidence.verify import verify as verify_evidence
-    from keeptrusts_pipelines.lake.layout import LakeLayout
+    from keeptrusts_pipelines.lake.location import open_lake
 
     try:
         key = public_key(public_key_path) if public_key_path else None
@@ -40,7 +40,7 @@ def verify(
     except ConfigurationError as error:
         fail(escape(str(error)), code=2)
     try:
-        result = verify_evidence(path, key, LakeLayout(lake_root()), limits=limits)
+        result = verify_evidence(path, key, open_lake(lake_url()), limits=limits)
     except Exception as error:  # fail safe: whatever went wrong, the evidence is not proven
         fail(escape(f"{path.name}: could not be verified ({type(error).__name__}: {error})"))
     if result.sha256:

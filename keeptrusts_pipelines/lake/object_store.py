@@ -224,12 +224,13 @@ class S3Lake:
     def _write(self, key: str, write: Callable[[Path], None]) -> WrittenFile:
         """`write` makes the file locally; one PUT publishes it, checked by S3 against its
         SHA-256 and conditional on the object being the one seen (or none)."""
+        # The object as it was when this write began: replaced only if still that one.
+        current = self._head(key)
         with tempfile.TemporaryDirectory(prefix="kt-lake-") as scratch:
             path = Path(scratch) / key.rpartition("/")[2]
             write(path)
             digest = sha256_of(path)
             size = path.stat().st_size
-            current = self._head(key)
             condition = {"IfMatch": current["ETag"]} if current else {"IfNoneMatch": "*"}
             with path.open("rb") as body:
                 try:
