@@ -27,6 +27,7 @@ def reveal_command(
     KEEPTRUSTS_PSEUDONYM_KEY; recorded in the custody ledger."""
     from keeptrusts_pipelines.custody.ledger import CustodyLedger, LedgerError
     from keeptrusts_pipelines.exports.folder import BrokenRecord, ExportFolder, check_export_id
+    from keeptrusts_pipelines.exports.lifecycle import record_of
     from keeptrusts_pipelines.exports.pseudonyms import parse_marker
     from keeptrusts_pipelines.exports.reveal import RevealError, reveal
     from keeptrusts_pipelines.lake.layout import LakeLayout
@@ -51,10 +52,10 @@ def reveal_command(
     if key is None:
         fail("KEEPTRUSTS_PSEUDONYM_KEY is not set: set it to the export's pseudonym key", code=2)
     try:
-        record = ExportFolder(exports_root(), export_id).read_record()
+        record = record_of(ExportFolder(exports_root(), export_id))
     except BrokenRecord as error:
         fail(escape(f"{export_id}: {error}"))
-    if record is None or record.get("status") != "completed":
+    if record is None or record.status != "completed":
         fail(f"{export_id}: no completed export has this id (kt export list)")
     try:
         found = reveal(alias, record, LakeLayout(lake_root()), key, rules)

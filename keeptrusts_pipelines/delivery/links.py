@@ -17,6 +17,7 @@ from keeptrusts_pipelines.delivery.s3 import (
 )
 from keeptrusts_pipelines.errors import ConfigurationError
 from keeptrusts_pipelines.lake.files import atomic_path
+from keeptrusts_pipelines.model.records import DeliveryRecord
 
 _EXPIRY = re.compile(r"(\d{1,4})([mhd])")
 UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86400}
@@ -32,15 +33,15 @@ def expiry_seconds(text: str) -> int:
     return seconds
 
 
-def link_for(delivery: dict, seconds: int) -> str:
+def link_for(delivery: DeliveryRecord, seconds: int) -> str:
     """A presigned GET link for a delivered object, from its delivery record."""
-    bucket, key = delivery.get("bucket"), delivery.get("key")
-    uri = str(delivery.get("uri") or "")
+    bucket, key = delivery.bucket, delivery.key
+    uri = delivery.uri or ""
     if not (bucket and key) and uri.startswith("s3://"):
         bucket, _, key = uri.removeprefix("s3://").partition("/")
     if not bucket or not key:
         raise DeliveryError("the delivery record names no bucket and key; it was not delivered")
-    target = target_from_environment(str(bucket), "", delivery.get("region"))
+    target = target_from_environment(bucket, "", delivery.region)
     return presigned_url(target, str(key), seconds)
 
 

@@ -35,9 +35,10 @@ from keeptrusts_pipelines.errors import ConfigurationError
 from keeptrusts_pipelines.evidence.bundle import MANIFEST
 from keeptrusts_pipelines.evidence.provenance import SUFFIX, read_bounded, read_provenance
 from keeptrusts_pipelines.exports.engine import METADATA_FILE
-from keeptrusts_pipelines.exports.folder import ARTIFACT_DIR
+from keeptrusts_pipelines.exports.folder import ARTIFACT_DIR, BrokenRecord
 from keeptrusts_pipelines.lake.files import sha256_of
 from keeptrusts_pipelines.lake.layout import Lake
+from keeptrusts_pipelines.model.records import ExportRecord
 from keeptrusts_pipelines.model.schema import TABLES
 
 MAX_BYTES_VARIABLE = "KEEPTRUSTS_VERIFY_MAX_BYTES"
@@ -694,29 +695,26 @@ def _check_artifact(path: Path, digest: str, result: Verification) -> list[_Part
         )
         return None
     try:
-        record = json.loads(read_bounded(record_path, RECORD_MAX_BYTES, "larger than 1 MiB"))
-    except (ValueError, RecursionError) as error:
+        document = json.loads(read_bounded(record_path, RECORD_MAX_BYTES, "larger than 1 MiB"))
+        record = ExportRecord.from_json(document) if isinstance(document, dict) else None
+    except (ValueError, RecursionError, BrokenRecord) as error:
         reason = "nested too deeply" if isinstance(error, RecursionError) else str(error)
         result.findings.append(Finding(METADATA_FILE, f"not an export record: {reason}"))
         return None
-    if not (
-        isinstance(record, dict)
-        and isinstance(record.get("sha256"), str)
-        and _whole_number(record.get("bytes"))
-    ):
+    if record is None or record.sha256 is None or not _whole_number(record.bytes):
         result.findings.append(
             Finding(METADATA_FILE, "not an export record (a JSON object with sha256 and bytes)")
         )
         return None
-    export_id = record.get("export_id")
-    result.export_id = export_id if isinstance(export_id, str) else None
-    if digest != record["sha256"]:
-        result.findings.append(Finding(path.name, "sha256 differs", record["sha256"], digest))
+    result.export_id = record.export_id
+    if digest != record.sha256:
+        result.findings.append(Finding(path.name, "sha256 differs", record.sha256, digest))
     size = path.stat().st_size
-    if size != record["bytes"]:
-        result.findings.append(Finding(path.name, "size differs", str(record["bytes"]), str(size)))
+    if size != record.bytes:
+        result.findings.append(Finding(path.name, "size differs", str(record.bytes), str(size)))
     result.checked.append(f"{METADATA_FILE}: bytes and sha256")
-    return _partitions(record.get("partitions"), METADATA_FILE, result.findings)
+    partitions = None if record.partitions is None else list(record.partitions)
+    return _partitions(partitions, METADATA_FILE, result.findings)
 
 
 def _not_a_file(path: Path) -> str | None:

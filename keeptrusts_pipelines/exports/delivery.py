@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from keeptrusts_pipelines.delivery.s3 import deliver, target_from_environment
 from keeptrusts_pipelines.evidence.provenance import SUFFIX
 from keeptrusts_pipelines.exports.engine import ExportResult
 from keeptrusts_pipelines.exports.lifecycle import read_record, write_record
+from keeptrusts_pipelines.model.records import DeliveryRecord
 
 
 def deliver_export(
@@ -36,5 +38,7 @@ def deliver_export(
     }
     record = read_record(exports_root, export_id)
     if record is not None:
-        write_record(exports_root, export_id, {**record, "delivery": delivered})
+        write_record(
+            exports_root, export_id, replace(record, delivery=DeliveryRecord.from_json(delivered))
+        )
     return delivered

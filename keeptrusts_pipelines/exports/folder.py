@@ -149,9 +149,8 @@ class ExportFolder:
             raise BrokenRecord(f"{self.name}: its {REQUEST_FILE} changed since it was submitted")
         return document
 
-    def artifact_file(self, record: dict) -> Path | None:
+    def artifact_file(self, named: str | None) -> Path | None:
         """The artifact a record names, looked for only inside this folder's `artifact/`."""
-        named = record.get("artifact")
         if not isinstance(named, str) or not named:
             return None
         candidate = self.artifacts / PurePath(named).name

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from keeptrusts_pipelines.exports.folder import BrokenRecord, ExportFolder, folders
 from keeptrusts_pipelines.model.export_request import PLAIN, fields_of_description, rfc3339
+from keeptrusts_pipelines.model.records import ExportRecord
 from keeptrusts_pipelines.model.request_spelling import Kind
 
 if TYPE_CHECKING:  # `kt export status` reads records without loading SQLAlchemy
@@ -25,18 +27,24 @@ ARTIFACT_GONE = {
 }
 
 
-def read_record(exports_root: Path, export_id: str) -> dict | None:
+def read_record(exports_root: Path, export_id: str) -> ExportRecord | None:
     """An export's record; None when it has none; BrokenRecord when it cannot be read."""
-    return ExportFolder(exports_root, export_id).read_record()
+    return record_of(ExportFolder(exports_root, export_id))
+
+
+def record_of(folder: ExportFolder) -> ExportRecord | None:
+    """The record in `folder`; None when it has none; BrokenRecord when it cannot be read."""
+    document = folder.read_record()
+    return None if document is None else ExportRecord.from_json(document)
 
 
 def read_failure(exports_root: Path, export_id: str) -> dict | None:
     return ExportFolder(exports_root, export_id).read_failure()
 
 
-def write_record(exports_root: Path, export_id: str, record: dict) -> None:
+def write_record(exports_root: Path, export_id: str, record: ExportRecord) -> None:
     folder = ExportFolder(exports_root, export_id)
-    folder.write_json(folder.record_path, record)
+    folder.write_json(folder.record_path, record.to_json())
 
 
 def record_failure(exports_root: Path, export_id: str, message: str, now: datetime) -> None:
@@ -49,13 +57,13 @@ def clear_failure(exports_root: Path, export_id: str) -> None:
     ExportFolder(exports_root, export_id).failure_path.unlink(missing_ok=True)
 
 
-def gone_message(record: dict) -> str | None:
+def gone_message(record: ExportRecord) -> str | None:
     """Why a record has no artifact any more, with the command that makes it again."""
-    template = ARTIFACT_GONE.get(record.get("status", ""))
+    template = ARTIFACT_GONE.get(record.status or "")
     if template is None:
         return None
     return template.format(
-        when=record.get("removed_at", "?"), command=recreate_command(record["request"])
+        when=record.removed_at or "?", command=recreate_command(record.request or {})
     )
 
 
@@ -81,17 +89,19 @@ def _moment(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-def _remove_artifact(folder: ExportFolder, record: dict, status: str, now: datetime) -> dict:
+def _remove_artifact(
+    folder: ExportFolder, record: ExportRecord, status: str, now: datetime
+) -> ExportRecord:
     """Remove the artifact (and its statement) from the folder's `artifact/`, and say so."""
     # Signing libraries load with the statement's module: only when there is one to remove.
     from keeptrusts_pipelines.evidence.provenance import SUFFIX as PROVENANCE_SUFFIX
 
-    artifact = folder.artifact_file(record)
+    artifact = folder.artifact_file(record.artifact)
     if artifact is not None:
         artifact.with_name(artifact.name + PROVENANCE_SUFFIX).unlink(missing_ok=True)
         artifact.unlink()
-    updated = {**record, "status": status, "removed_at": rfc3339(now)}
-    folder.write_json(folder.record_path, updated)
+    updated = replace(record, status=status, removed_at=rfc3339(now))
+    folder.write_json(folder.record_path, updated.to_json())
     return updated
 
 
@@ -104,14 +114,13 @@ def expire_due(
     for folder in folders(exports_root):
         folder.sweep_staging()  # left by a worker that died mid-export
         try:
-            record = folder.read_record()
+            record = record_of(folder)
         except BrokenRecord:
             continue  # shown as broken where it is listed; nothing to expire
-        if record is None or record.get("status") != "completed":
+        if record is None or record.status != "completed":
             continue
-        expires_at = record.get("expires_at")
         try:
-            if _moment(str(expires_at)) > now:
+            if _moment(str(record.expires_at)) > now:
                 continue
         except ValueError:
             continue  # no readable expiry: kept, and listed as it is
@@ -120,7 +129,7 @@ def expire_due(
             "expired",
             folder.name,
             actor=actor,
-            artifact_sha256=str(record.get("sha256", "")),
+            artifact_sha256=record.sha256 or "",
             idempotency_key=f"expired:{folder.name}",
             now=now,
         )
@@ -134,21 +143,21 @@ def delete_export(
     ledger: CustodyLedger,
     actor: str,
     now: datetime | None = None,
-) -> dict:
+) -> ExportRecord:
     """Remove a completed export's artifact and keep its record (status `deleted`)."""
     now = now or datetime.now(UTC)
     folder = ExportFolder(exports_root, export_id)
-    record = folder.read_record()
+    record = record_of(folder)
     if record is None:
         raise FileNotFoundError(f"no export record for {export_id} under {exports_root}")
-    if record.get("status") != "completed":
+    if record.status != "completed":
         return record  # already expired or deleted: nothing more to remove
     updated = _remove_artifact(folder, record, "deleted", now)
     ledger.append(
         "deleted",
         export_id,
         actor=actor,
-        artifact_sha256=record.get("sha256", ""),
+        artifact_sha256=record.sha256 or "",
         idempotency_key=f"deleted:{export_id}",
         now=now,
     )

@@ -17,6 +17,7 @@ from keeptrusts_pipelines.errors import KeeptrustsError
 from keeptrusts_pipelines.exports.pseudonyms import PseudonymKey, parse_marker
 from keeptrusts_pipelines.exports.redaction import load_policy
 from keeptrusts_pipelines.lake.layout import LakeLayout
+from keeptrusts_pipelines.model.records import ExportRecord
 from keeptrusts_pipelines.model.schema import TABLES
 
 # Each lake table, and the export type whose columns say how it is redacted.
@@ -40,14 +41,14 @@ class Revealed:
 
 
 def reveal(
-    alias: str, record: dict, layout: LakeLayout, key: bytes, rules: Path | None = None
+    alias: str, record: ExportRecord, layout: LakeLayout, key: bytes, rules: Path | None = None
 ) -> Revealed | None:
     """The value `alias` stands for in the export whose record is `record`; None if no value
     of its window gets that alias. Raises RevealError when the export cannot be revealed."""
     if parse_marker(alias) is None:
         raise RevealError(f"{alias!r} is not an alias; aliases look like [EMAIL:kqzmtbwd]")
-    facts = record.get("redaction")
-    if not isinstance(facts, dict):
+    facts = record.redaction
+    if facts is None:
         raise RevealError("the export holds raw content: nothing in it was pseudonymised")
     pseudonyms = facts.get("pseudonyms") or {}
     if pseudonyms.get("key") != "configured":
@@ -61,9 +62,13 @@ def reveal(
             f"KEEPTRUSTS_PSEUDONYM_KEY is not the key the export was made under (its key id is "
             f"{pseudonyms.get('key_id')}, this key's {pseudonym_key.key_id})"
         )
-    window = record["request"]["window"]
-    start = datetime.fromisoformat(window["from"].replace("Z", "+00:00"))
-    end = datetime.fromisoformat(window["to"].replace("Z", "+00:00"))
+    try:
+        start, end = (
+            datetime.fromisoformat(str(record.window[bound]).replace("Z", "+00:00"))
+            for bound in ("from", "to")
+        )
+    except (KeyError, ValueError):
+        raise RevealError("its record names no readable window") from None
     regions = tuple(facts.get("phone_regions") or ())
     redaction = load_policy(rules, regions).session(pseudonym_key)
     redaction.aliases = {}

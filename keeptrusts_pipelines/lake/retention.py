@@ -18,6 +18,7 @@ import yaml
 from keeptrusts_pipelines.errors import ConfigurationError
 from keeptrusts_pipelines.lake.layout import Lake, Location
 from keeptrusts_pipelines.model.days import day_bounds
+from keeptrusts_pipelines.model.records import DeliveryRecord, ExportRecord
 
 # Pruned with a day: the events and their escalations. Config history stays: it is small and
 # later evidence traces events to it.
@@ -85,17 +86,17 @@ def delivered_coverage(evidence_root: Path) -> list[tuple[str, datetime, datetim
         record_path = delivery_path.with_name(RECORD)
         if not record_path.exists():
             continue
-        delivery = json.loads(delivery_path.read_text(encoding="utf-8"))
-        record = json.loads(record_path.read_text(encoding="utf-8"))
-        if delivery.get("sha256") != record.get("sha256"):
+        delivery = DeliveryRecord.from_json(json.loads(delivery_path.read_text(encoding="utf-8")))
+        record = ExportRecord.from_json(json.loads(record_path.read_text(encoding="utf-8")))
+        if delivery.sha256 != record.sha256:
             continue  # the delivered bundle was superseded locally and not delivered again
-        window = record["request"]["window"]
+        window = record.window
         covered.append(
             (
                 delivery_path.parent.name.split("-", 1)[0],
                 datetime.fromisoformat(window["from"].replace("Z", "+00:00")),
                 datetime.fromisoformat(window["to"].replace("Z", "+00:00")),
-                delivery["uri"],
+                str(delivery.uri),
             )
         )
     return covered

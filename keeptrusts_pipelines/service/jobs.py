@@ -19,7 +19,12 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from keeptrusts_pipelines.delivery.destination import destination_path, load_destination
 from keeptrusts_pipelines.errors import ExportRequestError, KeeptrustsError
 from keeptrusts_pipelines.exports.folder import BrokenRecord, ExportFolder, check_export_id
-from keeptrusts_pipelines.exports.lifecycle import delete_export, expire_due, gone_message
+from keeptrusts_pipelines.exports.lifecycle import (
+    delete_export,
+    expire_due,
+    gone_message,
+    record_of,
+)
 from keeptrusts_pipelines.lake.files import atomic_path
 from keeptrusts_pipelines.lake.layout import LakeLayout
 from keeptrusts_pipelines.model.export_request import (
@@ -36,6 +41,7 @@ from keeptrusts_pipelines.model.export_runs import (
     request_tags,
     window_of_tags,
 )
+from keeptrusts_pipelines.model.records import DeliveryRecord, ExportRecord
 
 if TYPE_CHECKING:
     from keeptrusts_pipelines.custody.ledger import CustodyLedger
@@ -124,10 +130,10 @@ def _moment(seconds: float | None) -> str | None:
     return rfc3339(datetime.fromtimestamp(int(seconds), UTC)) if seconds else None
 
 
-def _status(run: ExportRun | None, record: dict | None) -> str:
+def _status(run: ExportRun | None, record: ExportRecord | None) -> str:
     """What happened, from the record first: a completed record means a complete artifact,
     whatever became of the run's worker afterwards."""
-    recorded = (record or {}).get("status")
+    recorded = record.status if record else None
     status = RUN_STATUSES.get(run.status, "queued") if run else "failed"
     if recorded == "completed" and status in ("queued", "processing"):
         return "processing"  # its run goes on after the artifact: delivery, the ledger
@@ -150,7 +156,7 @@ def export_view(export_id: str, run: ExportRun | None, root: Path) -> dict | Non
     """One export as the doors show it: its run's status joined with its record on disk."""
     folder = ExportFolder(root, export_id)
     try:
-        record = folder.read_record()
+        record = record_of(folder)
     except BrokenRecord as error:
         record, broken = None, str(error)
     else:
@@ -159,7 +165,7 @@ def export_view(export_id: str, run: ExportRun | None, root: Path) -> dict | Non
         return None
     status = "broken" if broken else _status(run, record)
     tags = run.tags if run else {}
-    request = (record or {}).get("request") or {}
+    request = (record.request if record else None) or {}
     if not request:
         try:  # a queued export has no record yet; kt and the inbox kept what was asked
             request = folder.read_json(folder.request_path) or {}
@@ -185,7 +191,7 @@ def export_view(export_id: str, run: ExportRun | None, root: Path) -> dict | Non
         "sha256": None,
         "artifact": None,
         "warnings": [],
-        "created_at": _moment(run.created) if run else (record or {}).get("created_at"),
+        "created_at": _moment(run.created) if run else (record.created_at if record else None),
         "completed_at": None,
         "expires_at": None,
     }
@@ -193,15 +199,15 @@ def export_view(export_id: str, run: ExportRun | None, root: Path) -> dict | Non
         view["error"] = f"its record cannot be read: {broken}"
         return view
     if record and status in ("completed", "expired", "deleted"):
-        artifact = folder.artifact_file(record) if status == "completed" else None
+        artifact = folder.artifact_file(record.artifact) if status == "completed" else None
         view.update(
-            records=record.get("records"),
-            bytes=record.get("bytes"),
-            sha256=record.get("sha256"),
+            records=record.records,
+            bytes=record.bytes,
+            sha256=record.sha256,
             artifact=str(artifact) if artifact else None,
-            warnings=record.get("warnings") or [],
-            completed_at=record.get("completed_at"),
-            expires_at=record.get("expires_at"),
+            warnings=list(record.warnings or ()),
+            completed_at=record.completed_at,
+            expires_at=record.expires_at,
         )
         if status == "completed" and artifact is None:
             view["status"] = "broken"
@@ -212,8 +218,8 @@ def export_view(export_id: str, run: ExportRun | None, root: Path) -> dict | Non
             failure = _failure(folder)
             if failure:  # the artifact is whole; what came after it (delivery) is not
                 view["warnings"] = [*view["warnings"], failure["error"]]
-        if record.get("delivery"):
-            view["delivery"] = record["delivery"]
+        if record.delivery:
+            view["delivery"] = record.delivery.to_json()
     if status == "failed":
         failure = _failure(folder)
         ended = f"the run ended {run.status.lower()}" if run else "its run is not in the history"
@@ -360,7 +366,7 @@ class ExportJobs:
         if delivered:
             from keeptrusts_pipelines.delivery.links import fetch, link_for
 
-            url = link_for(delivered, LINK_FOR_DOWNLOAD_SECONDS)
+            url = link_for(DeliveryRecord.from_json(delivered), LINK_FOR_DOWNLOAD_SECONDS)
             fetch(url, output.absolute(), view["sha256"], int(view["bytes"]))
         else:
             with atomic_path(output.absolute()) as path:
@@ -381,25 +387,27 @@ class ExportJobs:
             raise KeeptrustsError(f"id {export_id} was not delivered to S3; download it instead")
         from keeptrusts_pipelines.delivery.links import link_for
 
-        url = link_for(view["delivery"], seconds)
+        url = link_for(DeliveryRecord.from_json(view["delivery"]), seconds)
         until = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=seconds)
         return url, rfc3339(until)
 
     def delete(self, export_id: str) -> dict:
-        """Remove an export's artifact; its record and history stay."""
+        """Remove an export's artifact; its record and history stay. The export's id and
+        status, as the API answers a deletion."""
         view = self.find(export_id)
         if view["status"] in ("queued", "processing"):
             raise KeeptrustsError(f"id {export_id} is {view['status']}; wait for it to end")
         if view["status"] in ("failed", "broken"):
             raise KeeptrustsError(f"id {export_id} is {view['status']}: no artifact to delete")
-        return delete_export(self.exports_root, export_id, self.ledger, self.actor)
+        record = delete_export(self.exports_root, export_id, self.ledger, self.actor)
+        return {"export_id": export_id, "status": record.status}
 
     def recreate(self, export_id: str, wait: bool = False) -> tuple[dict, str]:
         """Submit an export's recorded request again: (the original's view, the new id); with
         `wait`, as `submit` runs it."""
         original = self.find(export_id)
-        record = ExportFolder(self.exports_root, export_id).read_record()
-        if not record or not original["sha256"]:
+        record = record_of(ExportFolder(self.exports_root, export_id))
+        if not record or not record.request or not original["sha256"]:
             raise ExportRequestError("id", f"{export_id} has no completed record to re-create")
-        request = request_from_description(record["request"])
+        request = request_from_description(record.request)
         return original, self.submit(request, self.delivery_for(None), wait=wait)

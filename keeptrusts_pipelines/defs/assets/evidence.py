@@ -31,6 +31,7 @@ from keeptrusts_pipelines.exports.lifecycle import read_record
 from keeptrusts_pipelines.lake.files import atomic_path
 from keeptrusts_pipelines.model.export_request import ExportRequest, Window
 from keeptrusts_pipelines.model.export_runs import run_actor
+from keeptrusts_pipelines.model.records import ExportRecord
 
 # Bump when a change to reports or bundles changes a bundle's bytes.
 EVIDENCE_CODE_VERSION = "1"
@@ -47,16 +48,16 @@ def delivered_name(archive: Path, sha256: str) -> str:
     return archive.name.replace(".tar.gz", f"-{sha256[:16]}.tar.gz")
 
 
-def _supersedes(previous: dict | None, folder: Path) -> dict | None:
+def _supersedes(previous: ExportRecord | None, folder: Path) -> dict | None:
     """The bundle a new one replaces, by name, sha256 and delivered key (if it was delivered)."""
     if previous is None:
         return None
     delivery = folder / DELIVERY_RECORD
     delivered = json.loads(delivery.read_text()) if delivery.exists() else {}
     return {
-        "archive": Path(previous["artifact"]).name,
-        "sha256": previous["sha256"],
-        "key": delivered.get("key") if delivered.get("sha256") == previous["sha256"] else None,
+        "archive": Path(str(previous.artifact)).name,
+        "sha256": previous.sha256,
+        "key": delivered.get("key") if delivered.get("sha256") == previous.sha256 else None,
     }
 
 
@@ -294,8 +295,8 @@ def _delivery_asset(period: str, bundle: dg.AssetsDefinition) -> dg.AssetsDefini
         record = read_record(evidence.path(), export_id)
         if record is None:
             raise dg.Failure(description=f"no bundle for {export_id}: materialize {bundle.key}")
-        archive = Path(record["artifact"])
-        name = delivered_name(archive, record["sha256"])
+        archive = Path(str(record.artifact))
+        name = delivered_name(archive, str(record.sha256))
         folder = f"{period}/{context.partition_key}"
         delivered = deliver(archive, target, name=f"{folder}/{name}")
         provenance = Path(str(archive) + SUFFIX)
