@@ -17,8 +17,10 @@ from typer.testing import CliRunner
 from keeptrusts_pipelines.cli.app import app
 from keeptrusts_pipelines.custody.ledger import CustodyLedger
 from keeptrusts_pipelines.defs.export_job import export_job
-from keeptrusts_pipelines.defs.export_runs import Submission
+from keeptrusts_pipelines.defs.export_runs import Submission, resolved_export_job
 from keeptrusts_pipelines.defs.instance import SQLITE_TEMPLATE, local_instance
+from keeptrusts_pipelines.exports.folder import ExportFolder
+from keeptrusts_pipelines.model.export_runs import EXPORT_ID_TAG
 from keeptrusts_pipelines.settings import custody_url
 from keeptrusts_pipelines_tests.lakes import demo_lake
 
@@ -152,3 +154,16 @@ def test_a_worker_that_dies_before_its_run_fails_the_export_once(home: Path) -> 
         ("created", submission.run_id),
         ("failed", submission.run_id),
     ]
+
+
+def test_a_started_run_waiting_for_its_slot_reads_as_queued(home: Path) -> None:
+    export_id = "exp_waiting000001"
+    run = local_instance().create_run_for_job(
+        job_def=resolved_export_job(),
+        run_config={"ops": {"export_artifact": {"config": {"window_from": "2026-03-01"}}}},
+        tags={EXPORT_ID_TAG: export_id},
+        status=dg.DagsterRunStatus.STARTED,
+    )
+    assert kt("export", "status", "--id", export_id)["status"] == "queued"
+    with ExportFolder(home / "exports", export_id).working(run.run_id):
+        assert kt("export", "status", "--id", export_id)["status"] == "processing"

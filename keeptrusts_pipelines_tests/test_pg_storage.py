@@ -41,6 +41,7 @@ from keeptrusts_pipelines_tests.test_dagster_dev import (
     records_in,
     run_lake_day,
 )
+from keeptrusts_pipelines_tests.test_export_pool import most_at_once
 
 KT = str(Path(sys.executable).with_name("kt"))
 PASSWORD = "keeptrusts"  # the test role's, as .ci/run creates it: must appear in no file or tag
@@ -158,11 +159,10 @@ def test_ten_exports_at_once_on_postgres_storage_are_all_correct(
         submitted[json.loads(answer.output)["export_id"]] = (team, file_format)
 
     # Each worker is its own process (Python, Dagster, the definitions): slow on a busy machine.
-    deadline, busiest, ours = time.monotonic() + 1200, 0, {}
+    deadline, ours = time.monotonic() + 1200, {}
     while time.monotonic() < deadline:
         listed = runner.invoke(app, ["export", "list", "--limit", "20", "--json"])
         ours = {v["export_id"]: v for v in json.loads(listed.output) if v["export_id"] in submitted}
-        busiest = max(busiest, sum(v["status"] == "processing" for v in ours.values()))
         if len(ours) == 10 and all(v["status"] in ("completed", "failed") for v in ours.values()):
             break
         time.sleep(1)
@@ -170,7 +170,8 @@ def test_ten_exports_at_once_on_postgres_storage_are_all_correct(
     assert sorted(v["status"] for v in ours.values()) == ["completed"] * 10, [
         p.read_text()[-2000:] for p in logs.iterdir()
     ]
-    assert 1 <= busiest <= 4  # the run slots of export_runs, as dagster.yaml's run queue
+    # The `exports` pool of dagster-postgres.yaml, its slots kept in PostgreSQL.
+    assert 1 <= most_at_once(local_instance(), [v["run_id"] for v in ours.values()]) <= 4
     for export_id, (team, file_format) in submitted.items():
         view = ours[export_id]
         expected = lake_count(keeptrusts_home, team)

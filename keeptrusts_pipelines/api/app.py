@@ -114,7 +114,7 @@ def create_app(
     if runs is None:
         from keeptrusts_pipelines.defs.export_runs import LocalExportRuns
 
-        runs = LocalExportRuns()
+        runs = LocalExportRuns(home / "exports")
     url = custody_url(home)
     door = Door(
         home, CustodyLedger(url), TokenStore(url), SettledRuns(runs, SETTLE_SECONDS), settings

@@ -23,7 +23,7 @@ import subprocess
 import sys
 import time
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -37,6 +37,7 @@ from keeptrusts_pipelines.model.export_runs import (
     run_actor,
 )
 from keeptrusts_pipelines.settings import dagster_home
+from keeptrusts_pipelines.settings import exports_root as default_exports_root
 
 if TYPE_CHECKING:
     import dagster as dg
@@ -168,10 +169,11 @@ def start_worker(run_id: str) -> subprocess.Popen:
 class LocalExportRuns:
     """Export runs on the instance of DAGSTER_HOME (prepared under KEEPTRUSTS_HOME)."""
 
-    def __init__(self) -> None:
+    def __init__(self, exports_root: Path | None = None) -> None:
         from keeptrusts_pipelines.defs.run_history import open_history
 
         self.history = open_history()
+        self.exports_root = exports_root or default_exports_root()
         self._instance: dg.DagsterInstance | None = None
 
     @property
@@ -214,7 +216,7 @@ class LocalExportRuns:
     def find(self, export_id: str) -> ExportRun | None:
         found = self._find_run(export_id)
         if found is not None:
-            return found
+            return self._as_seen(found)
         waiting = [s for s in Submission.pending() if s.export_id == export_id]
         return waiting[0].as_run() if waiting else None
 
@@ -233,12 +235,27 @@ class LocalExportRuns:
             import dagster as dg
 
             runs = self._runs(dg.RunsFilter(job_name="export_job"), limit)
+        runs = [self._as_seen(run) for run in runs]
         known = {run.run_id for run in runs}
         waiting = [s.as_run() for s in Submission.pending() if s.run_id not in known]
         if not waiting:
             return runs
         merged = sorted([*waiting, *runs], key=lambda run: run.created or 0.0, reverse=True)
         return merged[:limit]
+
+    def _as_seen(self, run: ExportRun) -> ExportRun:
+        """A started run whose export has not begun is waiting for a slot of the `exports`
+        pool: STARTING, as Dagster names a run not yet running its steps (the doors say queued).
+        Its export begins when the op takes the export folder in the run's name."""
+        if run.status != "STARTED":
+            return run
+        try:
+            holder = ExportFolder(self.exports_root, run.export_id).worker()
+        except KeeptrustsError:
+            return run
+        if holder is not None and holder[0].startswith(run.run_id):
+            return run
+        return replace(run, status="STARTING")
 
     def settle(self, exports_root: Path, ledger: CustodyLedger) -> None:
         """Fail runs whose worker died, as the daemon's monitor would (there may be no daemon),
