@@ -324,17 +324,19 @@ class ExportRequest:
     )
 
     def describe(self) -> dict[str, object]:
-        """The request as plain JSON-able values."""
-        return {
-            "type": self.export_type,
-            "format": self.format,
-            "window": self.window.as_dict(),
-            "filters": self.filters.active(),
-            "name": self.name,
-            "title": self.title,
-            "description": self.description,
-            "content": "raw" if self.raw_content else "redacted",
-        }
+        """The request as plain JSON-able values, as an export's record holds it: the window
+        with its end excluded, and raw_content as `content`, raw or redacted."""
+        described: dict[str, object] = {}
+        for item in fields(self):
+            if item.name == "window":
+                described["window"] = self.window.as_dict()
+            elif item.name == "filters":
+                described["filters"] = self.filters.active()
+            elif item.name == "raw_content":
+                described["content"] = "raw" if self.raw_content else "redacted"
+            else:
+                described.update((s.key, getattr(self, item.name)) for s in _spellings(item))
+        return described
 
 
 def _spellings(item: Field_) -> tuple[Spelling, ...]:
@@ -724,53 +726,53 @@ def request_to_fields(request: ExportRequest) -> dict[str, Any]:
     return plain
 
 
-def fields_of_description(described: Mapping[str, Any]) -> dict[str, Any]:
-    """The plain fields of a request as an export's record describes it
-    (`ExportRequest.describe()`), its window's end inclusive; read as written, not validated."""
-    window = Window(
+def _recorded_window(described: Mapping[str, Any]) -> Window:
+    return Window(
         *(
-            datetime.fromisoformat(str(described["window"][end]).replace("Z", "+00:00"))
-            for end in ("from", "to")
+            datetime.fromisoformat(str(described["window"][bound]).replace("Z", "+00:00"))
+            for bound in ("from", "to")
         )
     )
-    return {
-        "type": described.get("type"),
-        "format": described.get("format"),
-        "from": rfc3339(window.start),
-        "to": window.inclusive_end(),
-        "filters": dict(described.get("filters") or {}),
-        "name": described.get("name"),
-        "title": described.get("title"),
-        "description": described.get("description"),
-        "raw_content": described.get("content") == "raw",
-    }
+
+
+def fields_of_description(described: Mapping[str, Any]) -> dict[str, Any]:
+    """The plain fields of a request as an export's record describes it
+    (`ExportRequest.describe()`), its window's end inclusive; read as written, not validated.
+    A field with a default (type, format) must be there; KeyError when it is not."""
+    plain: dict[str, Any] = {}
+    for item in fields(ExportRequest):
+        if item.name == "window":
+            window = _recorded_window(described)
+            plain["from"], plain["to"] = rfc3339(window.start), window.inclusive_end()
+        elif item.name == "filters":
+            plain["filters"] = dict(described.get("filters") or {})
+        elif item.name == "raw_content":
+            plain["raw_content"] = described.get("content") == "raw"
+        else:
+            plain.update(
+                (s.key, described[s.key] if s.default is not None else described.get(s.key))
+                for s in _spellings(item)
+            )
+    return plain
 
 
 def request_from_description(described: Mapping[str, Any]) -> ExportRequest:
     """The request an export's record describes (`ExportRequest.describe()`), validated."""
     try:
-        window = Window(
-            *(
-                datetime.fromisoformat(str(described["window"][end]).replace("Z", "+00:00"))
-                for end in ("from", "to")
-            )
-        )
+        plain = fields_of_description(described)
         filters = Filters(
             **{
                 name: tuple(value) if isinstance(value, list) else value
-                for name, value in (described.get("filters") or {}).items()
+                for name, value in plain["filters"].items()
             }
         )
-        request = ExportRequest(
-            window=window,
-            format=str(described["format"]),
-            export_type=str(described["type"]),
-            filters=filters,
-            name=described.get("name"),
-            title=described.get("title"),
-            description=described.get("description"),
-            raw_content=described.get("content") == "raw",
-        )
+        given = {
+            item.name: plain[spelling.key]
+            for item in _labels()
+            for spelling in _spellings(item)
+            if plain[spelling.key] is not None
+        }
+        request = ExportRequest(window=_recorded_window(described), filters=filters, **given)
     except (KeyError, TypeError, ValueError) as error:
         raise ExportRequestError(
             "record", f"its request cannot be read back ({type(error).__name__})"
