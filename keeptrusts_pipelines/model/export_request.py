@@ -1,5 +1,8 @@
 """An export request: what to export, over which window, filtered how, in which format.
 
+`ExportRequest` and `Filters` are the one definition of a request's fields: their metadata
+spells each field for every door (kt's options, request files, run config and the Launchpad,
+run tags, deliveries.yaml, the re-create command), which derive their shapes from it.
 Validated at the edge (the CLI, the Dagster run config, request files); the engine trusts it.
 """
 
@@ -18,7 +21,6 @@ from pydantic import ValidationError as PydanticValidationError
 from keeptrusts_pipelines.errors import ExportRequestError
 from keeptrusts_pipelines.exports.formats import (
     FormatKind,
-    catalog_paths,
     format_named,
     format_names,
     formats_help,
@@ -474,11 +476,6 @@ def _check_values(field_name: str, values: tuple[str, ...], allowed: tuple[str, 
                 f"filter {field_name}",
                 f"unknown value {_shown(value)}; use one of {', '.join(allowed)}",
             )
-
-
-def known_frameworks() -> tuple[str, ...]:
-    """The framework catalogs there are now: the packaged ones and KEEPTRUSTS_FRAMEWORKS_DIR's."""
-    return tuple(catalog_paths())
 
 
 def __getattr__(name: str) -> Any:
