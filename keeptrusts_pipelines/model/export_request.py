@@ -194,6 +194,13 @@ def _spelled(*spellings: Spelling) -> dict[str, object]:
     return {SPELLINGS: spellings}
 
 
+def _label(flag: str, help: str, launchpad: str, max_length: int) -> dict[str, object]:
+    """The metadata of a text that labels an export (it selects no records: not in preview)."""
+    return _spelled(
+        Spelling(Kind.TEXT, (flag,), help, launchpad, max_length=max_length, in_preview=False)
+    )
+
+
 # Bounds of the plain fields: a label, a title and auditors' notes, not documents; they reach
 # run config, artifact names and report headers.
 MAX_NAME, MAX_TITLE, MAX_DESCRIPTION = 120, 200, 4_000
@@ -274,41 +281,21 @@ class ExportRequest:
     filters: Filters = field(default_factory=Filters)  # spelled by Filters' own fields
     name: str | None = field(
         default=None,
-        metadata=_spelled(
-            Spelling(
-                Kind.TEXT,
-                ("--name",),
-                "Label; also the file name.",
-                "Label; also the artifact's file name.",
-                max_length=MAX_NAME,
-                in_preview=False,
-            ),
+        metadata=_label(
+            "--name",
+            "Label; also the file name.",
+            "Label; also the artifact's file name.",
+            MAX_NAME,
         ),
     )
     title: str | None = field(
         default=None,
-        metadata=_spelled(
-            Spelling(
-                Kind.TEXT,
-                ("--title",),
-                "Title for reports.",
-                "Title for reports.",
-                max_length=MAX_TITLE,
-                in_preview=False,
-            ),
-        ),
+        metadata=_label("--title", "Title for reports.", "Title for reports.", MAX_TITLE),
     )
     description: str | None = field(
         default=None,
-        metadata=_spelled(
-            Spelling(
-                Kind.TEXT,
-                ("--description",),
-                "Notes for auditors.",
-                "Notes for auditors.",
-                max_length=MAX_DESCRIPTION,
-                in_preview=False,
-            ),
+        metadata=_label(
+            "--description", "Notes for auditors.", "Notes for auditors.", MAX_DESCRIPTION
         ),
     )
     raw_content: bool = field(

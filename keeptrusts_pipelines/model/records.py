@@ -10,27 +10,43 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any, ClassVar, Self
+from functools import cache
+from typing import Any, ClassVar, Self, get_args, get_origin, get_type_hints
 
 from keeptrusts_pipelines.exports.folder import BrokenRecord
 
-_KINDS: dict[str, tuple[type, ...]] = {
-    "str": (str,),
-    "int": (int,),
-    "dict": (dict,),
-    "list": (list,),
+# The JSON a field holds, by its Python type, and how an error names it.
+_JSON: dict[type, tuple[type, str]] = {
+    str: (str, "a string"),
+    int: (int, "a whole number"),
+    tuple: (list, "a list"),
+    Mapping: (dict, "an object"),
 }
+# The metadata of a field its writer adds only once it has a value (`removed_at`, `delivery`).
+WHEN_SET = {"when_set": True}
 
 
-def _checked(document: Mapping[str, Any], name: str, kind: str, where: str) -> Any:
+@cache
+def _json_kinds(cls: type) -> dict[str, tuple[type, str]]:
+    """Each field of a record with the JSON type it holds, read from its type hint."""
+    hints = get_type_hints(cls)
+    kinds = {}
+    for item in fields(cls):
+        if item.name == "written":
+            continue
+        hint = next(arg for arg in get_args(hints[item.name]) if arg is not type(None))
+        base = get_origin(hint) or hint
+        kinds[item.name] = _JSON[Mapping if issubclass(base, _Record | Mapping) else base]
+    return kinds
+
+
+def _checked(document: Mapping[str, Any], name: str, kind: tuple[type, str], where: str) -> Any:
     """`document[name]` when absent, null or of `kind`; else BrokenRecord naming the field."""
     value = document.get(name)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, _KINDS[kind]):
-        wanted = {"str": "a string", "int": "a whole number", "dict": "an object"}.get(
-            kind, "a list"
-        )
+    json_type, wanted = kind
+    if isinstance(value, bool) or not isinstance(value, json_type):
         raise BrokenRecord(f"{where}: {name} must be {wanted}, not {type(value).__name__}")
     return value
 
@@ -39,10 +55,6 @@ class _Record:
     """Reading and writing shared by the records: `written` holds the JSON as it was read."""
 
     FILE: ClassVar[str]
-    KINDS: ClassVar[dict[str, str]]  # field → JSON kind
-    # Fields a new record holds even when null, as their writers write them (a record read
-    # from JSON keeps the keys it had).
-    ALWAYS: ClassVar[tuple[str, ...]]
     written: Mapping[str, Any]
 
     @classmethod
@@ -51,7 +63,8 @@ class _Record:
         if not isinstance(document, Mapping):
             raise BrokenRecord(f"{cls.FILE}: holds {type(document).__name__}, not a JSON object")
         values = {
-            name: _checked(document, name, kind, cls.FILE) for name, kind in cls.KINDS.items()
+            name: _checked(document, name, kind, cls.FILE)
+            for name, kind in _json_kinds(cls).items()
         }
         return cls._build(values, dict(document))
 
@@ -70,7 +83,9 @@ class _Record:
             if item.name == "written":
                 continue
             value = self._json_value(item.name)
-            fresh = not self.written and item.name in self.ALWAYS
+            # A new record holds its fields even when null, as their writers write them; one
+            # read from JSON keeps the keys it had.
+            fresh = not self.written and not item.metadata.get("when_set")
             if item.name in document or fresh or value is not None:
                 document[item.name] = value
         return document
@@ -81,16 +96,6 @@ class DeliveryRecord(_Record):
     """Where an artifact was delivered: its object's URI and key, version and sha256."""
 
     FILE: ClassVar[str] = "delivery"
-    KINDS: ClassVar[dict[str, str]] = {
-        "uri": "str",
-        "bucket": "str",
-        "key": "str",
-        "region": "str",
-        "version_id": "str",
-        "sha256": "str",
-        "delivered_at": "str",
-    }
-    ALWAYS: ClassVar[tuple[str, ...]] = ("uri", "sha256")
 
     uri: str | None = None
     bucket: str | None = None
@@ -98,7 +103,7 @@ class DeliveryRecord(_Record):
     region: str | None = None
     version_id: str | None = None
     sha256: str | None = None
-    delivered_at: str | None = None
+    delivered_at: str | None = field(default=None, metadata=WHEN_SET)
     written: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
@@ -108,28 +113,6 @@ class ExportRecord(_Record):
     what was written, when, where it went, and what became of its artifact."""
 
     FILE: ClassVar[str] = "export.json"
-    KINDS: ClassVar[dict[str, str]] = {
-        "export_id": "str",
-        "status": "str",
-        "request": "dict",
-        "created_at": "str",
-        "completed_at": "str",
-        "records": "int",
-        "bytes": "int",
-        "sha256": "str",
-        "artifact": "str",
-        "parts": "int",
-        "warnings": "list",
-        "partitions": "list",
-        "expires_at": "str",
-        "provenance": "str",
-        "redaction": "dict",
-        "removed_at": "str",
-        "delivery": "dict",
-    }
-    # The engine writes every field of its result, null or not; expiry, deletion and delivery
-    # add theirs when they happen.
-    ALWAYS: ClassVar[tuple[str, ...]] = tuple(KINDS)[:15]
 
     export_id: str | None = None
     status: str | None = None
@@ -146,8 +129,10 @@ class ExportRecord(_Record):
     expires_at: str | None = None
     provenance: str | None = None
     redaction: Mapping[str, Any] | None = None
-    removed_at: str | None = None
-    delivery: DeliveryRecord | None = None
+    # The engine writes every field above, null or not; expiry, deletion and delivery add
+    # theirs when they happen.
+    removed_at: str | None = field(default=None, metadata=WHEN_SET)
+    delivery: DeliveryRecord | None = field(default=None, metadata=WHEN_SET)
     written: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
