@@ -74,6 +74,19 @@ def test_kt_export_schedule_adds_lists_and_deletes(keeptrusts_home: Path) -> Non
             "{name: weekly, cron: '0 2 * * 1', window: 7d, formats: [json], s3: {prefix: x}}",
             "s3 needs a bucket",
         ),
+        (
+            "{name: weekly, cron: '0 2 * * 1', window: 7d, formats: [json], filters: [team]}",
+            "delivery weekly: filters must be a mapping",
+        ),
+        (
+            "{name: weekly, cron: '0 2 * * 1', window: 7d, formats: [json], filters: {team: [7]}}",
+            "delivery weekly: filters.team: values must be strings",
+        ),
+        (
+            "{name: weekly, cron: '0 2 * * 1', window: 7d, formats: [json],"
+            " filters: {action: [deny]}}",
+            "delivery weekly: filter action: unknown value 'deny'",
+        ),
     ],
 )
 def test_a_bad_entry_names_itself_and_the_field(tmp_path: Path, entry: str, message: str) -> None:
