@@ -10,6 +10,7 @@ import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 
 from anyio import to_thread
@@ -19,7 +20,10 @@ from keeptrusts_pipelines.api.errors import ApiError
 from keeptrusts_pipelines.api.settings import ServeSettings
 from keeptrusts_pipelines.api.tokens import Token, TokenStore
 from keeptrusts_pipelines.custody.ledger import CustodyLedger
+from keeptrusts_pipelines.lake.layout import Lake
+from keeptrusts_pipelines.lake.location import open_lake
 from keeptrusts_pipelines.service.jobs import ExportJobs
+from keeptrusts_pipelines.settings import lake_url
 
 SESSION_COOKIE = "kt_session"
 SESSION_SECONDS = 8 * 3600
@@ -77,8 +81,13 @@ class Door:
     failures: dict[str, deque] = field(default_factory=lambda: defaultdict(deque))
     lock: threading.Lock = field(default_factory=threading.Lock)
 
+    @cached_property
+    def lake(self) -> Lake:
+        """The lake of KEEPTRUSTS_LAKE_URL (default: the folder under the home)."""
+        return open_lake(lake_url(self.home))
+
     def jobs(self, token: Token) -> ExportJobs:
-        return ExportJobs(self.home, self.runs, self.ledger, token.actor)
+        return ExportJobs(self.home, self.runs, self.ledger, token.actor, self.lake)
 
     # Sessions of the Exports page: a random id in an HttpOnly cookie, held here.
     def open_session(self, token: Token) -> tuple[str, Session]:

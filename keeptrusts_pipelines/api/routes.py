@@ -284,11 +284,10 @@ def preview_export(
 ) -> dict:
     """How many records an export with this window and these filters would hold."""
     from keeptrusts_pipelines.exports.reader import preview
-    from keeptrusts_pipelines.lake.layout import LakeLayout
 
     door = door_of(request)
     export_request = request_of(body)
-    count = preview(export_request, LakeLayout(door.home / "lake"))
+    count = preview(export_request, door.lake)
     door.ledger.append(
         "previewed", "", actor=token.actor,
         detail={"records": count, "window": export_request.window.as_dict()},

@@ -20,7 +20,6 @@ from keeptrusts_pipelines.cli import schedule
 from keeptrusts_pipelines.cli.output import console, emit_json, errors, fail, say
 from keeptrusts_pipelines.cli.request_options import request_options
 from keeptrusts_pipelines.errors import ConfigurationError, ExportRequestError, KeeptrustsError
-from keeptrusts_pipelines.lake.layout import LakeLayout
 from keeptrusts_pipelines.model.export_request import ExportRequest
 from keeptrusts_pipelines.service.jobs import (
     FINAL,
@@ -35,7 +34,7 @@ from keeptrusts_pipelines.settings import (
     custody_url,
     dagster_url,
     keeptrusts_home,
-    lake_root,
+    lake_url,
 )
 
 app = typer.Typer(
@@ -79,7 +78,14 @@ def _jobs() -> ExportJobs:
     client = _api_client()
     if client is not None:
         return client
-    return ExportJobs(keeptrusts_home(), _runs(), LedgerOnUse(custody_url()), _actor())
+    return ExportJobs(keeptrusts_home(), _runs(), LedgerOnUse(custody_url()), _actor(), _lake())
+
+
+def _lake():
+    """The lake of KEEPTRUSTS_LAKE_URL (default: the folder under KEEPTRUSTS_HOME)."""
+    from keeptrusts_pipelines.lake.location import open_lake
+
+    return open_lake(lake_url())
 
 
 def _api_client():
@@ -95,7 +101,7 @@ def _preview(request: ExportRequest) -> int:
         return client.preview(request)
     from keeptrusts_pipelines.exports.reader import preview
 
-    return preview(request, LakeLayout(lake_root()))
+    return preview(request, _lake())
 
 
 def submit(request: ExportRequest, delivery: dict[str, object] | None = None) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import shutil
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -26,7 +26,7 @@ from keeptrusts_pipelines.exports.lifecycle import (
     record_of,
 )
 from keeptrusts_pipelines.lake.files import atomic_path
-from keeptrusts_pipelines.lake.layout import LakeLayout
+from keeptrusts_pipelines.lake.layout import Lake, LakeLayout
 from keeptrusts_pipelines.model.export_request import (
     ExportRequest,
     Window,
@@ -235,10 +235,12 @@ class ExportJobs:
     runs: ExportRuns
     ledger: CustodyLedger | LedgerOnUse
     actor: str
-    lake: LakeLayout = field(init=False)
+    # The lake of KEEPTRUSTS_LAKE_URL, opened by the door; unset, the folder under the home.
+    lake: Lake | None = None
 
     def __post_init__(self) -> None:
-        self.lake = LakeLayout(self.home / "lake")
+        if self.lake is None:
+            self.lake = LakeLayout(self.home / "lake")
 
     @property
     def exports_root(self) -> Path:
