@@ -75,13 +75,10 @@ def plan_export(
             "on are not in this export yet."
         )
     files = [lake.partition(kind.table, day) for day in closed]
+    versions = lake.data_versions(kind.table, closed) if with_hashes else [""] * len(closed)
     partitions = [
-        PartitionRead(
-            kind.table,
-            day.isoformat(),
-            lake.partition_sha256(kind.table, day) if with_hashes else "",
-        )
-        for day in closed
+        PartitionRead(kind.table, day.isoformat(), version)
+        for day, version in zip(closed, versions, strict=True)
     ]
     return Plan(kind, files, partitions, warnings, lake)
 

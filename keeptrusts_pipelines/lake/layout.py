@@ -69,6 +69,10 @@ class Lake(Protocol):
         the store keeps a checksum it verified on upload."""
         ...
 
+    def data_versions(self, table: str, days: list[date]) -> list[str]:
+        """`partition_sha256` of each of `days`, in order."""
+        ...
+
     def arrow_source(self, location: Location) -> tuple[str, pafs.FileSystem | None]:
         """(path, filesystem) for pyarrow's readers; no filesystem means a local path."""
         ...
@@ -83,6 +87,12 @@ class Lake(Protocol):
         ...
 
     def read_bytes(self, location: Location) -> bytes: ...
+
+    def local_files(self, locations: list[Location]) -> list[Path]:
+        """Local paths holding `locations` as they are now, for readers that scan the same
+        partitions many times: the files themselves in a local lake, else copies the lake
+        object keeps while it lives (reused while the stored object is unchanged)."""
+        ...
 
     def write_partition(self, table: str, day: date, write: Callable[[Path], None]) -> WrittenFile:
         """Replace the day's partition with the file `write` leaves at the path it is given;
@@ -148,6 +158,9 @@ class LakeLayout:
     def partition_sha256(self, table: str, day: date, reread: bool = False) -> str:
         return sha256_of(self.partition_file(table, day))
 
+    def data_versions(self, table: str, days: list[date]) -> list[str]:
+        return [sha256_of(self.partition_file(table, day)) for day in days]
+
     def arrow_source(self, location: Location) -> tuple[str, None]:
         return str(location), None
 
@@ -160,6 +173,9 @@ class LakeLayout:
 
     def read_bytes(self, location: Location) -> bytes:
         return Path(location).read_bytes()
+
+    def local_files(self, locations: list[Location]) -> list[Path]:
+        return [Path(location) for location in locations]
 
     def write_partition(self, table: str, day: date, write: Callable[[Path], None]) -> WrittenFile:
         final = self.partition_file(table, day)

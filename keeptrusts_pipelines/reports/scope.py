@@ -11,12 +11,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 
 from keeptrusts_pipelines.exports.reader import PartitionRead, plan_export
-from keeptrusts_pipelines.lake.layout import Lake, Location
+from keeptrusts_pipelines.lake.layout import Lake
 from keeptrusts_pipelines.model.export_request import EVENT_FILTERS, ExportRequest
 from keeptrusts_pipelines.model.schema import CONFIG_VERSIONS, ESCALATIONS, SEVERITIES
 from keeptrusts_pipelines.queries import query
@@ -54,7 +55,7 @@ def _view(
     connection: duckdb.DuckDBPyConnection,
     name: str,
     sql: str,
-    files: list[Location],
+    files: list[Path],
     empty: pa.Schema,
     parameters: dict[str, object],
 ) -> None:
@@ -69,8 +70,10 @@ def _view(
 
 
 def _partitions(lake: Lake, table: str, days: list) -> list[PartitionRead]:
+    versions = lake.data_versions(table, days)
     return [
-        PartitionRead(table, day.isoformat(), lake.partition_sha256(table, day)) for day in days
+        PartitionRead(table, day.isoformat(), version)
+        for day, version in zip(days, versions, strict=True)
     ]
 
 
@@ -91,15 +94,15 @@ def open_scope(request: ExportRequest, lake: Lake, now: datetime | None = None) 
     filters = request.filters
     severities = list(SEVERITIES[SEVERITIES.index(filters.min_severity or "info") :])
     window = {"start": request.window.start, "end": request.window.end}
+    # A report scans its partitions many times: an object store's are read from copies.
     connection = duckdb.connect()
     try:
         connection.execute("SET TimeZone = 'UTC'")
         connection.execute("SET enable_progress_bar = false")
-        lake.attach(connection)
         connection.sql(
             query("reports/scope_events"),
             params={
-                "files": [str(path) for path in plan.files],
+                "files": [str(path) for path in lake.local_files(plan.files)],
                 **window,
                 **{name: list(getattr(filters, name)) for name in LIST_FILTERS},
                 "severities": severities,
@@ -109,7 +112,7 @@ def open_scope(request: ExportRequest, lake: Lake, now: datetime | None = None) 
             connection,
             "escalations",
             "reports/scope_escalations",
-            [lake.partition("escalations", d) for d in escalation_days],
+            lake.local_files([lake.partition("escalations", d) for d in escalation_days]),
             ESCALATIONS,
             {**window, "severities": severities, "filtered": bool(filters.active())},
         )
@@ -117,7 +120,7 @@ def open_scope(request: ExportRequest, lake: Lake, now: datetime | None = None) 
             connection,
             "config_versions",
             "reports/scope_config_versions",
-            [lake.partition("config_versions", d) for d in config_days],
+            lake.local_files([lake.partition("config_versions", d) for d in config_days]),
             CONFIG_VERSIONS.append(pa.field("in_window", pa.bool_())),
             {**window, "gateway": list(filters.gateway)},
         )
