@@ -82,8 +82,13 @@ class Lake(Protocol):
         """Polars' `storage_options` for reading partitions; None for local files."""
         ...
 
+    def rows(self, table: str, days: list[date]) -> int:
+        """Rows in the partitions of `days`, from their footers."""
+        ...
+
     def attach(self, connection: duckdb.DuckDBPyConnection) -> None:
-        """Let `connection`'s `read_parquet` open this lake's partition locations."""
+        """Let `connection`'s `read_parquet` open this lake's partition locations in place.
+        For counts and small reads: what scans partitions many times reads `local_files`."""
         ...
 
     def read_bytes(self, location: Location) -> bytes: ...
@@ -170,6 +175,20 @@ class LakeLayout:
 
     def attach(self, connection: duckdb.DuckDBPyConnection) -> None:
         return None  # DuckDB reads local files itself
+
+    def rows(self, table: str, days: list[date]) -> int:
+        if not days:
+            return 0
+        # Imported here: `kt` commands that only name the lake start without DuckDB.
+        import duckdb
+
+        from keeptrusts_pipelines.queries import query
+
+        files = [str(self.partition_file(table, day)) for day in days]
+        with duckdb.connect() as connection:
+            return connection.sql(query("lake_table_summary"), params={"files": files}).fetchall()[
+                0
+            ][0]
 
     def read_bytes(self, location: Location) -> bytes:
         return Path(location).read_bytes()

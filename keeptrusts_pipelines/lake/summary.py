@@ -5,11 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-import duckdb
-
 from keeptrusts_pipelines.lake.layout import Lake
 from keeptrusts_pipelines.model.schema import TABLES
-from keeptrusts_pipelines.queries import query
 
 
 @dataclass(frozen=True)
@@ -26,25 +23,17 @@ class TableSummary:
 def summarize(lake: Lake) -> list[TableSummary]:
     """One line per canonical table: rows, days, span, size and quarantined records."""
     summaries = []
-    with duckdb.connect() as connection:
-        lake.attach(connection)
-        for table in TABLES:
-            days = lake.days(table)
-            files = [lake.partition(table, day) for day in days]
-            rows = 0
-            if files:
-                rows = connection.sql(
-                    query("lake_table_summary"), params={"files": [str(f) for f in files]}
-                ).fetchall()[0][0]
-            summaries.append(
-                TableSummary(
-                    table=table,
-                    rows=rows,
-                    days=len(days),
-                    first_day=days[0] if days else None,
-                    last_day=days[-1] if days else None,
-                    bytes=sum(lake.partition_bytes(table, day) for day in days),
-                    quarantined=lake.quarantined_records(table),
-                )
+    for table in TABLES:
+        days = lake.days(table)
+        summaries.append(
+            TableSummary(
+                table=table,
+                rows=lake.rows(table, days),
+                days=len(days),
+                first_day=days[0] if days else None,
+                last_day=days[-1] if days else None,
+                bytes=sum(lake.partition_bytes(table, day) for day in days),
+                quarantined=lake.quarantined_records(table),
             )
+        )
     return summaries
