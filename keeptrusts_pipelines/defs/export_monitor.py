@@ -13,6 +13,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from keeptrusts_pipelines.custody.export_entries import ExportEntries
 from keeptrusts_pipelines.custody.ledger import CustodyLedger
 from keeptrusts_pipelines.defs.resources import CustodyResource, ExportsResource
 from keeptrusts_pipelines.errors import KeeptrustsError
@@ -50,13 +51,8 @@ def fail_abandoned_runs(
         folder.sweep_staging()
         if not completed:
             record_failure(exports_root, export_id, WORKER_DIED, datetime.now(UTC))
-            ledger.append(
-                "failed",
-                export_id,
-                actor=run_actor(run.tags),
-                run_id=run.run_id,
-                detail={"reason": "worker stopped"},
-                idempotency_key=f"failed:{run.run_id}",
+            ExportEntries(ledger, export_id, run_actor(run.tags), run.run_id).failed(
+                "worker stopped"
             )
         failed.append(run.run_id)
     return failed

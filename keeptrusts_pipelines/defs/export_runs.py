@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from keeptrusts_pipelines.custody.export_entries import ExportEntries
 from keeptrusts_pipelines.errors import KeeptrustsError
 from keeptrusts_pipelines.exports.folder import ExportFolder
 from keeptrusts_pipelines.model.export_runs import (
@@ -285,14 +286,9 @@ class LocalExportRuns:
                 record_failure(exports_root, submission.export_id, WORKER_NEVER_RAN, _now())
             except KeeptrustsError:
                 continue  # not an export folder of this home
-            ledger.append(
-                "failed",
-                submission.export_id,
-                actor=run_actor(submission.tags),
-                run_id=submission.run_id,
-                detail={"reason": "worker stopped before the run started"},
-                idempotency_key=f"failed:{submission.run_id}",
-            )
+            ExportEntries(
+                ledger, submission.export_id, run_actor(submission.tags), submission.run_id
+            ).failed("worker stopped before the run started")
             submission.failed = True
             submission.save()
 

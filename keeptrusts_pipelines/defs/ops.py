@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 
 from keeptrusts_pipelines.custody.checkpoints import write_checkpoint
+from keeptrusts_pipelines.custody.export_entries import ExportEntries
 from keeptrusts_pipelines.defs.export_config import ExportConfig
 from keeptrusts_pipelines.defs.partitions import EVIDENCE_PARTITIONS
 from keeptrusts_pipelines.defs.resources import (
@@ -71,21 +72,15 @@ def _export(
     folder: ExportFolder,
 ) -> None:
     export_id = folder.name
-    actor = run_actor(context.run.tags)
     ledger = custody.ledger()
+    entries = ExportEntries(ledger, export_id, run_actor(context.run.tags), context.run_id)
     started = datetime.now(UTC)
 
     def fail(message: str) -> dg.Failure:
         # Recorded once per run; the job's tag keeps Dagster from re-running a failed step, since
         # a bad request or a window the lake lacks fails the same way every time.
         record_failure(exports.path(), export_id, message, datetime.now(UTC))
-        ledger.append(
-            "failed",
-            export_id,
-            actor=actor,
-            run_id=context.run_id,
-            idempotency_key=f"failed:{context.run_id}",
-        )
+        entries.failed()
         return dg.Failure(description=message, allow_retries=False)
 
     try:
@@ -95,14 +90,7 @@ def _export(
     context.instance.add_run_tags(
         context.run_id, {**request_tags(request, export_id), **launcher_tags(context.run.tags)}
     )
-    ledger.append(
-        "created",
-        export_id,
-        actor=actor,
-        run_id=context.run_id,
-        detail={"type": request.export_type, "format": request.format},
-        idempotency_key=f"created:{export_id}",
-    )
+    entries.created({"type": request.export_type, "format": request.format})
     try:
         result = run_export(
             request,
@@ -111,10 +99,7 @@ def _export(
             export_id=export_id,
             part_bytes=exports.part_bytes,
             ttl=timedelta(days=exports.ttl_days),
-            provenance={
-                "run_id": context.run_id,
-                "custody_ledger_head": dict(zip(("sequence", "hash"), ledger.head(), strict=True)),
-            },
+            provenance={"run_id": context.run_id, "custody_ledger_head": entries.head()},
             worker=context.run_id,
         )
     except KeeptrustsError as error:
@@ -123,14 +108,8 @@ def _export(
         # Messages of other errors may quote data; only the kind of error leaves the process.
         raise fail(f"the export stopped with {type(error).__name__}; retry the run") from None
     clear_failure(exports.path(), export_id)
-    ledger.append(
-        "completed",
-        export_id,
-        actor=actor,
-        run_id=context.run_id,
-        artifact_sha256=result.sha256,
-        detail={"records": result.records, "bytes": result.bytes, "parts": result.parts},
-        idempotency_key=f"completed:{export_id}:{result.sha256}",
+    entries.completed(
+        result.sha256, {"records": result.records, "bytes": result.bytes, "parts": result.parts}
     )
     context.log.info(f"{export_id}: {result.records} records, {result.bytes} bytes")
     delivered = {}
@@ -146,15 +125,7 @@ def _export(
             delivered = deliver_export(result, exports.path(), export_id, bucket, prefix, region)
         except KeeptrustsError as error:
             raise fail(f"the export is complete but was not delivered: {error}") from None
-        ledger.append(
-            "delivered",
-            export_id,
-            actor=actor,
-            run_id=context.run_id,
-            artifact_sha256=result.sha256,
-            detail=delivered,
-            idempotency_key=f"delivered:{export_id}:{result.sha256}",
-        )
+        entries.delivered(result.sha256, delivered)
         write_checkpoint(ledger)  # the head, anchored: entries deleted after it cannot hide
         context.log.info(f"{export_id}: delivered to {delivered['uri']}")
     context.add_output_metadata(

@@ -10,6 +10,7 @@ import boto3
 import dagster as dg
 from botocore.exceptions import BotoCoreError, ClientError
 
+from keeptrusts_pipelines.custody.export_entries import ExportEntries
 from keeptrusts_pipelines.defs.assets.evidence import evidence_bundles, evidence_id
 from keeptrusts_pipelines.defs.assets.lake import decision_events
 from keeptrusts_pipelines.defs.jobs import evidence_jobs, export_job
@@ -313,13 +314,7 @@ def export_failed_sensor(
     if folder is None:
         return
     # A run killed before its op could record the failure is recorded here (once per run).
-    custody.ledger().append(
-        "failed",
-        folder.name,
-        actor=run_actor(run.tags),
-        run_id=run.run_id,
-        idempotency_key=f"failed:{run.run_id}",
-    )
+    ExportEntries(custody.ledger(), folder.name, run_actor(run.tags), run.run_id).failed()
     _post(context, webhook, folder, "failed")
 
 

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from keeptrusts_pipelines.custody.export_entries import ExportEntries
 from keeptrusts_pipelines.exports.folder import BrokenRecord, ExportFolder, folders
 from keeptrusts_pipelines.model.export_request import PLAIN, fields_of_description, rfc3339
 from keeptrusts_pipelines.model.records import ExportRecord
@@ -125,14 +126,7 @@ def expire_due(
         except ValueError:
             continue  # no readable expiry: kept, and listed as it is
         _remove_artifact(folder, record, "expired", now)
-        ledger.append(
-            "expired",
-            folder.name,
-            actor=actor,
-            artifact_sha256=record.sha256 or "",
-            idempotency_key=f"expired:{folder.name}",
-            now=now,
-        )
+        ExportEntries(ledger, folder.name, actor).removed("expired", record.sha256 or "", now)
         expired.append(folder.name)
     return expired
 
@@ -153,12 +147,5 @@ def delete_export(
     if record.status != "completed":
         return record  # already expired or deleted: nothing more to remove
     updated = _remove_artifact(folder, record, "deleted", now)
-    ledger.append(
-        "deleted",
-        export_id,
-        actor=actor,
-        artifact_sha256=record.sha256 or "",
-        idempotency_key=f"deleted:{export_id}",
-        now=now,
-    )
+    ExportEntries(ledger, export_id, actor).removed("deleted", record.sha256 or "", now)
     return updated

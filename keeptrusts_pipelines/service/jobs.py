@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from keeptrusts_pipelines.custody.export_entries import ExportEntries
 from keeptrusts_pipelines.delivery.destination import destination_path, load_destination
 from keeptrusts_pipelines.errors import ExportRequestError, KeeptrustsError
 from keeptrusts_pipelines.exports.folder import BrokenRecord, ExportFolder, check_export_id
@@ -295,17 +296,12 @@ class ExportJobs:
     def _record_created(
         self, request: ExportRequest, export_id: str, run_id: str, reason: str | None
     ) -> None:
-        self.ledger.append(
-            "created",
-            export_id,
-            actor=self.actor,
-            run_id=run_id,
-            detail={
+        ExportEntries(self.ledger, export_id, self.actor, run_id).created(
+            {
                 "type": request.export_type,
                 "format": request.format,
                 **({"raw_content_reason": reason} if request.raw_content and reason else {}),
-            },
-            idempotency_key=f"created:{export_id}",
+            }
         )
 
     def _settle(self) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 import dagster as dg
 
 from keeptrusts_pipelines.custody.checkpoints import write_checkpoint
+from keeptrusts_pipelines.custody.export_entries import ExportEntries
 from keeptrusts_pipelines.defs.assets.lake import config_versions, decision_events, escalations
 from keeptrusts_pipelines.defs.partitions import EVIDENCE_PARTITIONS
 from keeptrusts_pipelines.defs.resources import (
@@ -174,15 +175,10 @@ def _bundle_asset(period: str) -> dg.AssetsDefinition:
             format="compliance-all",
             title=f"{period.capitalize()} compliance evidence {context.partition_key}",
         )
-        ledger = custody.ledger()
-        actor = run_actor(context.run.tags)
-        ledger.append(
-            "created",
-            export_id,
-            actor=actor,
-            run_id=context.run.run_id,
-            idempotency_key=f"created:{export_id}:{context.run.run_id}",
+        entries = ExportEntries(
+            custody.ledger(), export_id, run_actor(context.run.tags), context.run.run_id
         )
+        entries.created(per_run=True)
         try:
             result = run_export(
                 request,
@@ -191,22 +187,14 @@ def _bundle_asset(period: str) -> dg.AssetsDefinition:
                 export_id=export_id,
                 provenance={
                     "run_id": context.run.run_id,
-                    "custody_ledger_head": dict(
-                        zip(("sequence", "hash"), ledger.head(), strict=True)
-                    ),
+                    "custody_ledger_head": entries.head(),
                     "period": {"kind": period, "key": context.partition_key},
                 },
             )
         except KeeptrustsError as error:
             # Days missing from the lake or a bad request fail the same way every time: once,
             # recorded once (the failure sensor's entry for the run is this one).
-            ledger.append(
-                "failed",
-                export_id,
-                actor=actor,
-                run_id=context.run.run_id,
-                idempotency_key=f"failed:{context.run.run_id}",
-            )
+            entries.failed()
             raise dg.Failure(description=str(error), allow_retries=False) from None
         artifact = Path(result.artifact)
         superseded = supersedes if supersedes and supersedes["sha256"] != result.sha256 else None
@@ -214,15 +202,7 @@ def _bundle_asset(period: str) -> dg.AssetsDefinition:
             statement, _ = read_provenance(Path(result.provenance), None)
             statement["predicate"]["supersedes"] = superseded
             write_provenance(artifact, statement)
-        ledger.append(
-            "completed",
-            export_id,
-            actor=actor,
-            run_id=context.run.run_id,
-            artifact_sha256=result.sha256,
-            detail={"records": result.records, "bytes": result.bytes},
-            idempotency_key=f"completed:{export_id}:{result.sha256}",
-        )
+        entries.completed(result.sha256, {"records": result.records, "bytes": result.bytes})
         checked = verify(artifact, None, lake.layout())
         return dg.MaterializeResult(
             metadata={
@@ -305,14 +285,8 @@ def _delivery_asset(period: str, bundle: dg.AssetsDefinition) -> dg.AssetsDefini
             # The statement of the run that made these bytes travels beside them.
             statement = deliver(provenance, target, name=f"{folder}/{name}{SUFFIX}")
         ledger = custody.ledger()
-        ledger.append(
-            "delivered",
-            export_id,
-            actor=run_actor(context.run.tags),
-            run_id=context.run.run_id,
-            artifact_sha256=delivered.sha256,
-            detail={"uri": delivered.uri, "version_id": delivered.version_id},
-            idempotency_key=f"delivered:{export_id}:{delivered.sha256}",
+        ExportEntries(ledger, export_id, run_actor(context.run.tags), context.run.run_id).delivered(
+            delivered.sha256, {"uri": delivered.uri, "version_id": delivered.version_id}
         )
         # The head, delivered beside the bundle, anchors the ledger out of reach of whoever
         # can edit its database; a re-delivery of the same bytes sends no new checkpoint.
