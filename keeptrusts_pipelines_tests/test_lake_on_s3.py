@@ -2,6 +2,7 @@
 bytes per day, the same exports, reports and bundles, `kt verify` and `kt lake status` on
 either, and KEEPTRUSTS_LAKE_URLs that cannot be used refused in one line."""
 
+import base64
 import shutil
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -16,7 +17,7 @@ from keeptrusts_pipelines.exports.engine import run_export
 from keeptrusts_pipelines.exports.reader import preview
 from keeptrusts_pipelines.lake.ingest import ingest_day
 from keeptrusts_pipelines.lake.layout import Lake, LakeLayout
-from keeptrusts_pipelines.lake.object_store import S3Lake
+from keeptrusts_pipelines.lake.object_store import ConcurrentLakeWrite, S3Lake
 from keeptrusts_pipelines.model.export_request import ExportRequest, Filters, build_window
 from keeptrusts_pipelines.model.schema import TABLES
 from keeptrusts_pipelines.settings import lake_url
@@ -81,6 +82,12 @@ def test_a_rematerialized_day_replaces_the_object_with_a_new_data_version(s3_lak
     assert later.partition.sha256 != first.partition.sha256
     assert s3_lake.partition_sha256(spec.name, DAY) == later.partition.sha256
     assert s3_lake.days(spec.name) == [DAY]
+    # The object carries the SHA-256 it was uploaded with, which S3 checks on upload.
+    assert isinstance(s3_lake, S3Lake)
+    head = s3_lake.client.head_object(
+        Bucket=s3_lake.bucket, Key=s3_lake.partition_key(spec.name, DAY), ChecksumMode="ENABLED"
+    )
+    assert base64.b64decode(head["ChecksumSHA256"]).hex() == later.partition.sha256
 
 
 def test_a_partition_changed_by_another_writer_mid_write_is_refused(s3_lake: Lake) -> None:
@@ -92,7 +99,7 @@ def test_a_partition_changed_by_another_writer_mid_write_is_refused(s3_lake: Lak
         s3_lake.client.put_object(Bucket=s3_lake.bucket, Key=key, Body=b"another writer")
         path.write_bytes(b"ours")
 
-    with pytest.raises(Exception, match="replaced by another writer"):
+    with pytest.raises(ConcurrentLakeWrite, match="replaced by another writer"):
         s3_lake.write_partition("escalations", DAY, meanwhile)
     assert s3_lake.read_bytes(s3_lake.url(key)) == b"another writer"
 

@@ -65,4 +65,4 @@ def open_lake(url: str | Path) -> Lake:
         return S3Lake.from_environment(parts.netloc, parts.path.strip("/"))
     if parts.scheme.lower() == "file":
         return LakeLayout(Path(parts.path))
-    return LakeLayout(Path(text))
+    return LakeLayout(Path(text).expanduser())
