@@ -1,8 +1,5 @@
 """The code location: the domains of defs/domains/ merged, with the resources they share."""
 
-import os
-from urllib.parse import urlparse
-
 import dagster as dg
 
 from keeptrusts_pipelines.defs.resources import (
@@ -15,48 +12,39 @@ from keeptrusts_pipelines.defs.resources import (
     WebhookResource,
 )
 from keeptrusts_pipelines.delivery.destination import destination_path
-from keeptrusts_pipelines.delivery.s3 import target_from_environment
-from keeptrusts_pipelines.errors import ConfigurationError
-from keeptrusts_pipelines.settings import (
-    custody_url,
-    evidence_root,
-    export_part_bytes,
-    export_ttl_days,
-    exports_root,
-    keeptrusts_home,
-    lake_url,
-)
+from keeptrusts_pipelines.settings import Settings, evidence_root
 from keeptrusts_pipelines.sources.registry import DEFAULT_SOURCE_URL
 
 
-def _secret(name: str, default: str | None = None) -> str | None:
-    # Values that may carry credentials live only in the fixed resources below: no run config
+def build_resources(
+    delivery: DeliveryResource | None = None, settings: Settings | None = None
+) -> dict[str, dg.ConfigurableResource]:
+    """The resources, holding the settings read once here; runs pass them to the engine."""
+    # Values that may carry credentials live only in these fixed resources: no run config
     # holds them and the UI shows none of them.
-    return os.environ.get(name) or default
-
-
-def build_resources(delivery: DeliveryResource | None = None) -> dict[str, dg.ConfigurableResource]:
+    settings = settings or Settings.from_environment()
     return {
         "source": EventSourceResource(
-            url=_secret("KEEPTRUSTS_SOURCE_URL", DEFAULT_SOURCE_URL),
-            s3_endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None,
+            url=settings.source_url or DEFAULT_SOURCE_URL,
+            s3_endpoint_url=settings.aws_endpoint_url,
         ),
         "lake": LakeResource(
-            root=lake_url(),
-            max_reject_share=float(os.environ.get("KEEPTRUSTS_QUARANTINE_MAX_SHARE", "0.01")),
+            root=settings.lake_url,
+            max_reject_share=settings.quarantine_max_share,
+            retention_hours=settings.event_retention_hours,
+            legal_holds_file=str(settings.legal_holds_file),
+            legal_hold=settings.legal_hold,
         ),
-        "exports": ExportsResource(
-            root=str(exports_root()),
-            ttl_days=export_ttl_days(),
-            part_bytes=export_part_bytes(),
-            destination_file=str(destination_path(keeptrusts_home())),
+        "exports": ExportsResource.from_settings(
+            settings, destination_file=str(destination_path(settings.home))
         ),
-        "custody": CustodyResource(url=_secret("KEEPTRUSTS_CUSTODY_URL", custody_url())),
-        "evidence": EvidenceResource(root=str(evidence_root())),
-        "delivery": delivery or delivery_resource(),
-        "webhook": WebhookResource(
-            url=_secret("KEEPTRUSTS_WEBHOOK_URL"), secret=_secret("KEEPTRUSTS_WEBHOOK_SECRET")
+        "custody": CustodyResource(url=settings.custody_url),
+        "evidence": EvidenceResource(
+            root=str(evidence_root(settings.home)),
+            signing_key=str(settings.signing_key) if settings.signing_key else None,
         ),
+        "delivery": delivery or delivery_resource(settings),
+        "webhook": WebhookResource(url=settings.webhook_url, secret=settings.webhook_secret),
     }
 
 
@@ -78,17 +66,13 @@ def fixed_for_every_run(
     return fixed
 
 
-def delivery_resource() -> DeliveryResource:
+def delivery_resource(settings: Settings | None = None) -> DeliveryResource:
     """The evidence bucket of KEEPTRUSTS_EVIDENCE_S3_URL (s3://bucket/prefix), if any."""
-    url = os.environ.get("KEEPTRUSTS_EVIDENCE_S3_URL")
-    if not url:
+    settings = settings or Settings.from_environment()
+    if settings.evidence_s3_url is None:
         return DeliveryResource()
-    parsed = urlparse(url)
-    if parsed.scheme != "s3" or not parsed.netloc:
-        raise ConfigurationError(f"KEEPTRUSTS_EVIDENCE_S3_URL={url!r}: use s3://bucket/prefix")
-    return DeliveryResource.for_target(
-        target_from_environment(parsed.netloc, parsed.path.strip("/"))
-    )
+    bucket, _, prefix = settings.evidence_s3_url.removeprefix("s3://").partition("/")
+    return DeliveryResource.for_target(settings.s3_target(bucket, prefix.strip("/")))
 
 
 def build_definitions() -> dg.Definitions:
@@ -100,13 +84,14 @@ def build_definitions() -> dg.Definitions:
     from keeptrusts_pipelines.defs.domains.exports import exports_definitions
     from keeptrusts_pipelines.defs.domains.lake import lake_definitions
 
-    delivery = delivery_resource()
+    settings = Settings.from_environment()
+    delivery = delivery_resource(settings)
     return dg.Definitions.merge(
         lake_definitions(),
         exports_definitions(),
         evidence_definitions(delivered=delivery.bucket is not None),
         custody_definitions(),
-        dg.Definitions(resources=fixed_for_every_run(build_resources(delivery))),
+        dg.Definitions(resources=fixed_for_every_run(build_resources(delivery, settings))),
     )
 
 

@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.rsa import generate_private_key
 
 from keeptrusts_pipelines.defs.assets.evidence import delivered_name
 from keeptrusts_pipelines.evidence.provenance import SUFFIX, statement, write_provenance
-from keeptrusts_pipelines.evidence.verify import verify
+from keeptrusts_pipelines.evidence.verify import UnpackLimits, verify
 from keeptrusts_pipelines_tests.lakes import demo_lake
 from keeptrusts_pipelines_tests.test_evidence_bundle import TOP, bundle, kt_verify, write_key
 
@@ -366,15 +366,14 @@ def zero_bomb(target: Path, member: str, size: int, kind: bytes = tarfile.REGTYP
 
 
 def test_a_2_gib_member_is_refused_from_its_header_before_anything_is_written(
-    tmp_path: Path, keeptrusts_home: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, keeptrusts_home: Path
 ) -> None:
-    monkeypatch.setenv("KEEPTRUSTS_VERIFY_MAX_BYTES", str(MiB))
     bomb = tmp_path / "bomb.tar.gz"
     zero_bomb(bomb, "bomb/data/zeros.bin", 2 << 30)
     assert bomb.stat().st_size < 8 * MiB
     scratch = tmp_path / "scratch"
     scratch.mkdir()
-    result = verify(bomb, scratch=scratch)
+    result = verify(bomb, scratch=scratch, limits=UnpackLimits(total_bytes=MiB))
     assert not result.ok and "refused" in result.findings[0].problem
     assert "KEEPTRUSTS_VERIFY_MAX_BYTES" in result.findings[0].problem
     assert scratch_bytes(scratch) == 0
@@ -400,14 +399,11 @@ def test_a_pax_header_claiming_64_mib_is_refused_unread(
     assert "refused: a header of more than" in line
 
 
-def test_the_total_is_bounded_not_only_each_member(
-    archive: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_total_is_bounded_not_only_each_member(archive: Path, tmp_path: Path) -> None:
     largest = max(len(content or b"") for _, content in members_of(archive))
-    monkeypatch.setenv("KEEPTRUSTS_VERIFY_MAX_BYTES", str(largest + 1000))
     scratch = tmp_path / "scratch"
     scratch.mkdir()
-    result = verify(archive, scratch=scratch)
+    result = verify(archive, scratch=scratch, limits=UnpackLimits(total_bytes=largest + 1000))
     assert len(result.findings) == 1 and "in all" in result.findings[0].problem
     assert scratch_bytes(scratch) == 0
 

@@ -8,7 +8,7 @@ from rich.markup import escape
 
 from keeptrusts_pipelines.cli.output import emit_json, fail, say
 from keeptrusts_pipelines.errors import ConfigurationError
-from keeptrusts_pipelines.settings import custody_url, lake_url
+from keeptrusts_pipelines.settings import Settings
 
 
 def verify(
@@ -27,7 +27,7 @@ def verify(
     # Loaded here: the other kt commands start without the verifier's libraries.
     from keeptrusts_pipelines.custody.ledger import CustodyLedger
     from keeptrusts_pipelines.evidence.provenance import public_key
-    from keeptrusts_pipelines.evidence.verify import unpack_limits
+    from keeptrusts_pipelines.evidence.verify import UnpackLimits
     from keeptrusts_pipelines.evidence.verify import verify as verify_evidence
     from keeptrusts_pipelines.lake.location import open_lake
 
@@ -36,15 +36,16 @@ def verify(
     except ConfigurationError as error:
         fail(escape(f"--public-key: {error}"), code=2)
     try:
-        limits = unpack_limits()
+        settings = Settings.from_environment()
     except ConfigurationError as error:
         fail(escape(str(error)), code=2)
+    limits = UnpackLimits(total_bytes=settings.verify_max_bytes)
     try:
-        result = verify_evidence(path, key, open_lake(lake_url()), limits=limits)
+        result = verify_evidence(path, key, open_lake(settings.lake_url), limits=limits)
     except Exception as error:  # fail safe: whatever went wrong, the evidence is not proven
         fail(escape(f"{path.name}: could not be verified ({type(error).__name__}: {error})"))
     if result.sha256:
-        CustodyLedger(custody_url()).append(
+        CustodyLedger(settings.custody_url).append(
             "verified",
             result.export_id or "",
             actor="kt verify",

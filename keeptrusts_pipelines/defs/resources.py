@@ -2,7 +2,10 @@
 
 Logic stays in the engine; resources only say where things are."""
 
+from __future__ import annotations
+
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dagster as dg
 from pydantic import Field
@@ -13,8 +16,13 @@ from keeptrusts_pipelines.delivery.s3 import S3Target
 from keeptrusts_pipelines.lake.ingest import DEFAULT_MAX_REJECT_SHARE
 from keeptrusts_pipelines.lake.layout import Lake
 from keeptrusts_pipelines.lake.location import open_lake
+from keeptrusts_pipelines.settings import exports_root
 from keeptrusts_pipelines.sources.batch import EventSource
 from keeptrusts_pipelines.sources.registry import open_source
+
+if TYPE_CHECKING:
+    from keeptrusts_pipelines.exports.redaction import RedactionConfig
+    from keeptrusts_pipelines.settings import Settings
 
 
 class EventSourceResource(dg.ConfigurableResource):
@@ -43,9 +51,19 @@ class LakeResource(dg.ConfigurableResource):
         le=1.0,
         description="Share of a day's records that may be quarantined before its check fails.",
     )
+    retention_hours: int | None = Field(
+        default=None, ge=24, description="Days older than this may be pruned; unset, none is."
+    )
+    legal_holds_file: str | None = Field(
+        default=None, description="YAML file of legal holds (date ranges kept from pruning)."
+    )
+    legal_hold: bool = Field(default=False, description="Hold every day: nothing is pruned.")
 
     def layout(self) -> Lake:
         return open_lake(self.root)
+
+    def holds_path(self) -> Path | None:
+        return Path(self.legal_holds_file) if self.legal_holds_file else None
 
 
 class ExportsResource(dg.ConfigurableResource):
@@ -60,9 +78,55 @@ class ExportsResource(dg.ConfigurableResource):
     destination_file: str | None = Field(
         default=None, description="The S3 destination saved by kt s3 configure (JSON), if any."
     )
+    redaction_rules: str | None = Field(
+        default=None, description="Redaction rules file replacing the packaged one."
+    )
+    redaction_regions: list[str] = Field(
+        default=["ES"], description="Regions whose national phone numbers are redacted."
+    )
+    pseudonym_key: str | None = Field(
+        default=None, description="Secret keying redaction's aliases; set it through an EnvVar."
+    )
+    signing_key: str | None = Field(
+        default=None, description="Ed25519 PEM key signing provenance statements; unset, none."
+    )
+    pdf_signing_key: str | None = Field(
+        default=None, description="PEM key signing PDF reports (PAdES); unset, none."
+    )
+    pdf_signing_cert: str | None = Field(
+        default=None, description="PEM certificate of the PDF signing key; unset, self-issued."
+    )
+
+    @classmethod
+    def from_settings(cls, settings: Settings, destination_file: str | None) -> ExportsResource:
+        def shown(path: Path | None) -> str | None:
+            return str(path) if path else None
+
+        return cls(
+            root=str(exports_root(settings.home)),
+            ttl_days=settings.export_ttl_days,
+            part_bytes=settings.export_part_bytes,
+            destination_file=destination_file,
+            redaction_rules=shown(settings.redaction_rules),
+            redaction_regions=list(settings.redaction_regions),
+            pseudonym_key=settings.pseudonym_key.decode() if settings.pseudonym_key else None,
+            signing_key=shown(settings.signing_key),
+            pdf_signing_key=shown(settings.pdf_signing_key),
+            pdf_signing_cert=shown(settings.pdf_signing_cert),
+        )
 
     def path(self) -> Path:
         return Path(self.root)
+
+    def redaction(self) -> RedactionConfig:
+        """The redaction settings, as the export engine takes them."""
+        from keeptrusts_pipelines.exports.redaction import RedactionConfig
+
+        return RedactionConfig(
+            Path(self.redaction_rules) if self.redaction_rules else None,
+            tuple(self.redaction_regions),
+            self.pseudonym_key.encode() if self.pseudonym_key else None,
+        )
 
     def saved_destination(self) -> SavedDestination | None:
         """Where every export is delivered unless it names a bucket or asks for none."""
@@ -91,6 +155,9 @@ class EvidenceResource(dg.ConfigurableResource):
     """Where period evidence bundles are built: one folder per period."""
 
     root: str = Field(description="Folder holding `<period>-<key>/` folders of bundles.")
+    signing_key: str | None = Field(
+        default=None, description="Ed25519 PEM key signing checkpoints and provenance; unset, none."
+    )
 
     def path(self) -> Path:
         return Path(self.root)
@@ -110,7 +177,7 @@ class DeliveryResource(dg.ConfigurableResource):
     object_lock_days: int | None = Field(default=None, description="Retention in days.")
 
     @classmethod
-    def for_target(cls, target: S3Target) -> "DeliveryResource":
+    def for_target(cls, target: S3Target) -> DeliveryResource:
         return cls(
             bucket=target.bucket,
             prefix=target.prefix,

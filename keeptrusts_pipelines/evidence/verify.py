@@ -31,7 +31,6 @@ from pathlib import Path, PurePosixPath
 import bagit
 from securesystemslib.signer import SSlibKey
 
-from keeptrusts_pipelines.errors import ConfigurationError
 from keeptrusts_pipelines.evidence.bundle import MANIFEST
 from keeptrusts_pipelines.evidence.provenance import SUFFIX, read_bounded, read_provenance
 from keeptrusts_pipelines.exports.engine import METADATA_FILE
@@ -86,17 +85,6 @@ class Verification:
 class UnpackLimits:
     total_bytes: int = DEFAULT_MAX_BYTES
     members: int = MAX_MEMBERS
-
-
-def unpack_limits() -> UnpackLimits:
-    """`KEEPTRUSTS_VERIFY_MAX_BYTES` (default 20 GiB): the most a bundle may unpack to."""
-    text = os.environ.get(MAX_BYTES_VARIABLE, str(DEFAULT_MAX_BYTES))
-    if not re.fullmatch(r"[0-9]+", text) or int(text) < 1:
-        raise ConfigurationError(
-            f"{MAX_BYTES_VARIABLE}={text!r}: use a whole number of bytes, at least 1 "
-            f"(default {DEFAULT_MAX_BYTES}, 20 GiB)"
-        )
-    return UnpackLimits(total_bytes=int(text))
 
 
 class UnsafeArchive(Exception):
@@ -742,10 +730,11 @@ def verify(
     """Check a bundle (`.tar.gz`) or an export artifact with its `export.json`.
 
     A bundle is unpacked into `scratch` when given (left for the caller to remove), else into
-    a temporary folder removed on return; `limits` default to `unpack_limits()`.
+    a temporary folder removed on return; `limits` default to 20 GiB and 10,000 members
+    (the front doors pass KEEPTRUSTS_VERIFY_MAX_BYTES's).
     """
     result = Verification(str(path))
-    limits = limits or unpack_limits()
+    limits = limits or UnpackLimits()
     problem = _not_a_file(path)
     if problem is None:
         try:
