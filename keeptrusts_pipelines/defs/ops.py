@@ -25,7 +25,7 @@ from keeptrusts_pipelines.exports.delivery import deliver_export
 from keeptrusts_pipelines.exports.engine import run_export
 from keeptrusts_pipelines.exports.folder import ExportFolder, check_export_id
 from keeptrusts_pipelines.exports.lifecycle import clear_failure, expire_due, record_failure
-from keeptrusts_pipelines.lake.retention import load_holds, plan_retention, prune, retention_hours
+from keeptrusts_pipelines.lake.retention import load_holds, plan_retention, prune
 from keeptrusts_pipelines.model.export_runs import (
     EXPORT_ID_TAG,
     export_id_for_run,
@@ -33,7 +33,6 @@ from keeptrusts_pipelines.model.export_runs import (
     request_tags,
     run_actor,
 )
-from keeptrusts_pipelines.settings import legal_holds_path
 
 
 def export_id_of(run: dg.DagsterRun) -> str:
@@ -165,7 +164,7 @@ def expired_exports(
 def pruned_lake_days(
     context: dg.OpExecutionContext, lake: LakeResource, evidence: EvidenceResource
 ) -> None:
-    hours = retention_hours()
+    hours = lake.retention_hours
     if hours is None:
         context.log.info("KEEPTRUSTS_EVENT_RETENTION_HOURS is not set: nothing is pruned")
         context.add_output_metadata({"pruned": dg.MetadataValue.json([])})
@@ -175,7 +174,7 @@ def pruned_lake_days(
         evidence.path(),
         datetime.now(UTC),
         hours,
-        load_holds(legal_holds_path()),
+        load_holds(lake.holds_path(), hold_everything=lake.legal_hold),
         periods=tuple(EVIDENCE_PARTITIONS),
     )
     removed = prune(lake.layout(), decisions)

@@ -1,4 +1,4 @@
-"""Retention: prune daily partitions past `KEEPTRUSTS_EVENT_RETENTION_HOURS`, but only days
+"""Retention: prune daily partitions past the retention hours, but only days
 that a delivered bundle of every evidence period (weekly, monthly, quarterly) covers and no
 legal hold keeps: a day still owed to a month's or a quarter's bundle stays. Every day
 considered is reported: pruned (with the bundles that cover it) or kept (with why). Nothing is
@@ -8,7 +8,6 @@ deleted silently.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -42,23 +41,12 @@ class Decision:
     reason: str
 
 
-def retention_hours() -> int | None:
-    """`KEEPTRUSTS_EVENT_RETENTION_HOURS`; unset, nothing is pruned."""
-    text = os.environ.get("KEEPTRUSTS_EVENT_RETENTION_HOURS")
-    if not text:
-        return None
-    if not text.isdigit() or int(text) < 24:
-        raise ConfigurationError(
-            f"KEEPTRUSTS_EVENT_RETENTION_HOURS={text!r}: use whole hours, at least 24"
-        )
-    return int(text)
-
-
-def load_holds(path: Path | None) -> list[Hold]:
-    """Legal holds: `KEEPTRUSTS_LEGAL_HOLD=1` holds everything; a holds file lists ranges
-    `{from: 2026-01-01, to: 2026-03-31, team: legal, reason: "case 42"}` (team optional)."""
+def load_holds(path: Path | None, hold_everything: bool = False) -> list[Hold]:
+    """Legal holds: `hold_everything` (KEEPTRUSTS_LEGAL_HOLD) holds every day; a holds file
+    lists ranges `{from: 2026-01-01, to: 2026-03-31, team: legal, reason: "case 42"}` (team
+    optional)."""
     holds = []
-    if os.environ.get("KEEPTRUSTS_LEGAL_HOLD", "").lower() in ("1", "true", "yes"):
+    if hold_everything:
         holds.append(Hold(date.min, date.max, None, "KEEPTRUSTS_LEGAL_HOLD is set"))
     if path is None or not path.exists():
         return holds
