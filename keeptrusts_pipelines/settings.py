@@ -20,6 +20,7 @@ from keeptrusts_pipelines.errors import ConfigurationError
 
 if TYPE_CHECKING:
     from keeptrusts_pipelines.delivery.s3 import S3Target
+    from keeptrusts_pipelines.delivery.s3_access import S3Access
     from keeptrusts_pipelines.exports.redaction import RedactionConfig
 
 Environment = Mapping[str, str]
@@ -447,16 +448,18 @@ class Settings:
 
         return RedactionConfig(self.redaction_rules, self.redaction_regions, self.pseudonym_key)
 
-    def s3_target(self, bucket: str, prefix: str = "", region: str | None = None) -> S3Target:
-        """A delivery target in `bucket` with these settings' endpoint, checksum and Object Lock."""
-        from keeptrusts_pipelines.delivery.s3 import S3Target
+    def s3_access(self) -> S3Access:
+        """How deliveries reach S3: endpoint, default region, checksum mode, Object Lock."""
+        from keeptrusts_pipelines.delivery.s3_access import S3Access
 
-        return S3Target(
-            bucket=bucket,
-            prefix=prefix,
-            region=region or self.aws_region,
+        return S3Access(
+            region=self.aws_region,
             endpoint_url=self.aws_endpoint_url,
             checksum=self.s3_checksum,
             lock_mode=self.s3_lock_mode,
             lock_days=self.s3_lock_days,
         )
+
+    def s3_target(self, bucket: str, prefix: str = "", region: str | None = None) -> S3Target:
+        """A delivery target in `bucket` with these settings' endpoint, checksum and Object Lock."""
+        return self.s3_access().target(bucket, prefix, region)

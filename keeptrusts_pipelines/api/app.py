@@ -23,7 +23,7 @@ from keeptrusts_pipelines.api.tokens import TokenError, TokenStore
 from keeptrusts_pipelines.custody.ledger import CustodyLedger, LedgerError
 from keeptrusts_pipelines.errors import ConfigurationError, ExportRequestError, KeeptrustsError
 from keeptrusts_pipelines.service.jobs import NoSuchExport
-from keeptrusts_pipelines.settings import custody_url, dagster_url, keeptrusts_home
+from keeptrusts_pipelines.settings import Settings, custody_url, dagster_url, lake_url
 
 log = logging.getLogger("keeptrusts.api")
 
@@ -105,7 +105,8 @@ def create_app(
     """The application over KEEPTRUSTS_HOME; `runs` defaults to the Dagster webserver of
     KEEPTRUSTS_DAGSTER_URL (its run queue and launcher: a pod per run on Kubernetes), else the
     local Dagster instance."""
-    home = home or keeptrusts_home()
+    shared = Settings.from_environment()
+    home = home or shared.home
     settings = settings or ServeSettings.from_environment()
     if runs is None and dagster_url():
         from keeptrusts_pipelines.cli.graphql_runs import GraphQLExportRuns
@@ -117,7 +118,13 @@ def create_app(
         runs = LocalExportRuns(home / "exports")
     url = custody_url(home)
     door = Door(
-        home, CustodyLedger(url), TokenStore(url), SettledRuns(runs, SETTLE_SECONDS), settings
+        home,
+        CustodyLedger(url),
+        TokenStore(url),
+        SettledRuns(runs, SETTLE_SECONDS),
+        settings,
+        lake_url=shared.lake_url if home == shared.home else lake_url(home),
+        s3_access=shared.s3_access(),
     )
     s3_settings.apply_credentials(home, settings.secret_key)
     app = FastAPI(

@@ -20,10 +20,10 @@ from keeptrusts_pipelines.api.errors import ApiError
 from keeptrusts_pipelines.api.settings import ServeSettings
 from keeptrusts_pipelines.api.tokens import Token, TokenStore
 from keeptrusts_pipelines.custody.ledger import CustodyLedger
+from keeptrusts_pipelines.delivery.s3_access import S3Access
 from keeptrusts_pipelines.lake.layout import Lake
 from keeptrusts_pipelines.lake.location import open_lake
 from keeptrusts_pipelines.service.jobs import ExportJobs
-from keeptrusts_pipelines.settings import lake_url
 
 SESSION_COOKIE = "kt_session"
 SESSION_SECONDS = 8 * 3600
@@ -77,6 +77,9 @@ class Door:
     tokens: TokenStore
     runs: object
     settings: ServeSettings
+    # The lake and the S3 store, as the settings read once at start say.
+    lake_url: str
+    s3_access: S3Access
     sessions: dict[str, Session] = field(default_factory=dict)
     failures: dict[str, deque] = field(default_factory=lambda: defaultdict(deque))
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -84,10 +87,12 @@ class Door:
     @cached_property
     def lake(self) -> Lake:
         """The lake of KEEPTRUSTS_LAKE_URL (default: the folder under the home)."""
-        return open_lake(lake_url(self.home))
+        return open_lake(self.lake_url)
 
     def jobs(self, token: Token) -> ExportJobs:
-        return ExportJobs(self.home, self.runs, self.ledger, token.actor, self.lake)
+        return ExportJobs(
+            self.home, self.runs, self.ledger, token.actor, self.lake, s3_access=self.s3_access
+        )
 
     # Sessions of the Exports page: a random id in an HttpOnly cookie, held here.
     def open_session(self, token: Token) -> tuple[str, Session]:

@@ -418,14 +418,10 @@ def s3_view(door: Door) -> dict:
 
 def test_connection(door: Door, body: S3Body) -> dict:
     """Test Connection with the body's credentials (or the saved/environment ones)."""
-    from keeptrusts_pipelines.delivery.s3 import (
-        check_connection,
-        client_for,
-        target_from_environment,
-    )
+    from keeptrusts_pipelines.delivery.s3 import check_connection, client_for
 
     try:
-        target = target_from_environment(body.bucket, body.prefix, body.region)
+        target = door.s3_access.target(body.bucket, body.prefix, body.region)
     except ConfigurationError as error:
         raise ApiError(422, str(error), "bucket") from None
     client = client_for(target)

@@ -30,12 +30,7 @@ from keeptrusts_pipelines.service.jobs import (
     size_in_words,
     window_in_words,
 )
-from keeptrusts_pipelines.settings import (
-    custody_url,
-    dagster_url,
-    keeptrusts_home,
-    lake_url,
-)
+from keeptrusts_pipelines.settings import Settings, dagster_url
 
 app = typer.Typer(
     help="Create, follow, download and delete evidence exports (Dagster runs of export_job).",
@@ -78,14 +73,22 @@ def _jobs() -> ExportJobs:
     client = _api_client()
     if client is not None:
         return client
-    return ExportJobs(keeptrusts_home(), _runs(), LedgerOnUse(custody_url()), _actor(), _lake())
+    settings = Settings.from_environment()
+    return ExportJobs(
+        settings.home,
+        _runs(),
+        LedgerOnUse(settings.custody_url),
+        _actor(),
+        _lake(settings),
+        s3_access=settings.s3_access(),
+    )
 
 
-def _lake():
+def _lake(settings: Settings | None = None):
     """The lake of KEEPTRUSTS_LAKE_URL (default: the folder under KEEPTRUSTS_HOME)."""
     from keeptrusts_pipelines.lake.location import open_lake
 
-    return open_lake(lake_url())
+    return open_lake((settings or Settings.from_environment()).lake_url)
 
 
 def _api_client():

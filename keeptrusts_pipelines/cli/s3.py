@@ -16,7 +16,7 @@ from keeptrusts_pipelines.delivery.destination import (
 )
 from keeptrusts_pipelines.errors import ConfigurationError
 from keeptrusts_pipelines.model.export_request import rfc3339
-from keeptrusts_pipelines.settings import keeptrusts_home
+from keeptrusts_pipelines.settings import Settings, keeptrusts_home
 
 app = typer.Typer(help="S3-compatible storage for evidence delivery.", no_args_is_help=True)
 
@@ -24,10 +24,10 @@ app = typer.Typer(help="S3-compatible storage for evidence delivery.", no_args_i
 def _test_connection(bucket: str, prefix: str, region: str | None) -> tuple[list, bool]:
     """Test Connection's steps, and whether all three passed; a bad target exits 2."""
     # boto3 loads here: the other kt commands start without it.
-    from keeptrusts_pipelines.delivery.s3 import check_connection, target_from_environment
+    from keeptrusts_pipelines.delivery.s3 import check_connection
 
     try:
-        target = target_from_environment(bucket, prefix, region)
+        target = Settings.from_environment().s3_target(bucket, prefix, region)
     except ConfigurationError as error:
         fail(str(error), code=2)
     steps = check_connection(target)

@@ -121,7 +121,8 @@ def _export(
         bucket, prefix, region = saved.bucket, saved.prefix, saved.region
     if bucket:
         try:
-            delivered = deliver_export(result, exports.path(), export_id, bucket, prefix, region)
+            target = exports.s3_access().target(bucket, prefix, region)
+            delivered = deliver_export(result, exports.path(), export_id, target)
         except KeeptrustsError as error:
             raise fail(f"the export is complete but was not delivered: {error}") from None
         entries.delivered(result.sha256, delivered)

@@ -13,6 +13,7 @@ from pydantic import Field
 from keeptrusts_pipelines.custody.ledger import CustodyLedger
 from keeptrusts_pipelines.delivery.destination import SavedDestination, load_destination
 from keeptrusts_pipelines.delivery.s3 import S3Target
+from keeptrusts_pipelines.delivery.s3_access import S3Access
 from keeptrusts_pipelines.lake.ingest import DEFAULT_MAX_REJECT_SHARE
 from keeptrusts_pipelines.lake.layout import Lake
 from keeptrusts_pipelines.lake.location import open_lake
@@ -96,6 +97,15 @@ class ExportsResource(dg.ConfigurableResource):
     pdf_signing_cert: str | None = Field(
         default=None, description="PEM certificate of the PDF signing key; unset, self-issued."
     )
+    s3_region: str | None = Field(default=None, description="Deliveries' default region.")
+    s3_endpoint_url: str | None = Field(
+        default=None, description="MinIO/R2 endpoint of deliveries; AWS when unset."
+    )
+    s3_checksum: str = Field(
+        default="sha256", description="sha256, or none for stores that refuse."
+    )
+    s3_lock_mode: str | None = Field(default=None, description="GOVERNANCE or COMPLIANCE.")
+    s3_lock_days: int | None = Field(default=None, description="Object Lock retention in days.")
 
     @classmethod
     def from_settings(cls, settings: Settings, destination_file: str | None) -> ExportsResource:
@@ -113,10 +123,25 @@ class ExportsResource(dg.ConfigurableResource):
             signing_key=shown(settings.signing_key),
             pdf_signing_key=shown(settings.pdf_signing_key),
             pdf_signing_cert=shown(settings.pdf_signing_cert),
+            s3_region=settings.aws_region,
+            s3_endpoint_url=settings.aws_endpoint_url,
+            s3_checksum=settings.s3_checksum,
+            s3_lock_mode=settings.s3_lock_mode,
+            s3_lock_days=settings.s3_lock_days,
         )
 
     def path(self) -> Path:
         return Path(self.root)
+
+    def s3_access(self) -> S3Access:
+        """How exports reach the S3 store they are delivered to."""
+        return S3Access(
+            self.s3_region,
+            self.s3_endpoint_url,
+            self.s3_checksum,
+            self.s3_lock_mode,
+            self.s3_lock_days,
+        )
 
     def redaction(self) -> RedactionConfig:
         """The redaction settings, as the export engine takes them."""

@@ -13,8 +13,8 @@ from keeptrusts_pipelines.delivery.s3 import (
     MAX_PRESIGN_SECONDS,
     DeliveryError,
     presigned_url,
-    target_from_environment,
 )
+from keeptrusts_pipelines.delivery.s3_access import S3Access
 from keeptrusts_pipelines.errors import ConfigurationError
 from keeptrusts_pipelines.lake.files import atomic_path
 from keeptrusts_pipelines.model.records import DeliveryRecord
@@ -33,15 +33,16 @@ def expiry_seconds(text: str) -> int:
     return seconds
 
 
-def link_for(delivery: DeliveryRecord, seconds: int) -> str:
-    """A presigned GET link for a delivered object, from its delivery record."""
+def link_for(delivery: DeliveryRecord, seconds: int, access: S3Access) -> str:
+    """A presigned GET link for a delivered object, from its delivery record, through the
+    store `access` reaches (its region unless the record names one)."""
     bucket, key = delivery.bucket, delivery.key
     uri = delivery.uri or ""
     if not (bucket and key) and uri.startswith("s3://"):
         bucket, _, key = uri.removeprefix("s3://").partition("/")
     if not bucket or not key:
         raise DeliveryError("the delivery record names no bucket and key; it was not delivered")
-    target = target_from_environment(bucket, "", delivery.region)
+    target = access.target(bucket, "", delivery.region)
     return presigned_url(target, str(key), seconds)
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -81,22 +80,6 @@ class Delivered:
     sha256: str
     checksum: str | None  # the store's own checksum of the object, as it reports it
     created: bool  # False when an identical object was already there
-
-
-def target_from_environment(bucket: str, prefix: str = "", region: str | None = None) -> S3Target:
-    """A target with the settings of the environment (endpoint, checksum mode, Object Lock)."""
-    days = os.environ.get("KEEPTRUSTS_S3_OBJECT_LOCK_DAYS")
-    if days is not None and not days.isdigit():
-        raise ConfigurationError(f"KEEPTRUSTS_S3_OBJECT_LOCK_DAYS={days!r}: use whole days")
-    return S3Target(
-        bucket=bucket,
-        prefix=prefix,
-        region=region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"),
-        endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None,
-        checksum=os.environ.get("KEEPTRUSTS_S3_CHECKSUM", "sha256"),
-        lock_mode=os.environ.get("KEEPTRUSTS_S3_OBJECT_LOCK_MODE") or None,
-        lock_days=int(days) if days else None,
-    )
 
 
 def client_for(target: S3Target) -> Any:

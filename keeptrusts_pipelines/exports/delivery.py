@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from keeptrusts_pipelines.delivery.s3 import deliver, target_from_environment
+from keeptrusts_pipelines.delivery.s3 import S3Target, deliver
 from keeptrusts_pipelines.evidence.provenance import SUFFIX
 from keeptrusts_pipelines.exports.engine import ExportResult
 from keeptrusts_pipelines.exports.lifecycle import read_record, write_record
@@ -17,12 +17,9 @@ def deliver_export(
     result: ExportResult,
     exports_root: Path,
     export_id: str,
-    bucket: str,
-    prefix: str,
-    region: str | None,
+    target: S3Target,
 ) -> dict[str, object]:
-    """Upload a completed export; what was delivered (uri, version id, sha256)."""
-    target = target_from_environment(bucket, prefix, region)
+    """Upload a completed export to `target`; what was delivered (uri, version id, sha256)."""
     artifact = Path(result.artifact)
     sent = deliver(artifact, target, name=f"{export_id}/{artifact.name}")
     provenance = Path(str(artifact) + SUFFIX)

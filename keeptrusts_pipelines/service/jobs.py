@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import shutil
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from keeptrusts_pipelines.custody.export_entries import ExportEntries
 from keeptrusts_pipelines.delivery.destination import destination_path, load_destination
+from keeptrusts_pipelines.delivery.s3_access import S3Access
 from keeptrusts_pipelines.errors import ExportRequestError, KeeptrustsError
 from keeptrusts_pipelines.exports.folder import BrokenRecord, ExportFolder, check_export_id
 from keeptrusts_pipelines.exports.lifecycle import (
@@ -238,6 +239,8 @@ class ExportJobs:
     actor: str
     # The lake of KEEPTRUSTS_LAKE_URL, opened by the door; unset, the folder under the home.
     lake: Lake | None = None
+    # How delivered artifacts are reached (endpoint, region), as the door's settings say.
+    s3_access: S3Access = field(default_factory=S3Access)
 
     def __post_init__(self) -> None:
         if self.lake is None:
@@ -364,7 +367,9 @@ class ExportJobs:
         if delivered:
             from keeptrusts_pipelines.delivery.links import fetch, link_for
 
-            url = link_for(DeliveryRecord.from_json(delivered), LINK_FOR_DOWNLOAD_SECONDS)
+            url = link_for(
+                DeliveryRecord.from_json(delivered), LINK_FOR_DOWNLOAD_SECONDS, self.s3_access
+            )
             fetch(url, output.absolute(), view["sha256"], int(view["bytes"]))
         else:
             with atomic_path(output.absolute()) as path:
@@ -385,7 +390,7 @@ class ExportJobs:
             raise KeeptrustsError(f"id {export_id} was not delivered to S3; download it instead")
         from keeptrusts_pipelines.delivery.links import link_for
 
-        url = link_for(DeliveryRecord.from_json(view["delivery"]), seconds)
+        url = link_for(DeliveryRecord.from_json(view["delivery"]), seconds, self.s3_access)
         until = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=seconds)
         return url, rfc3339(until)
 
