@@ -20,7 +20,7 @@ from keeptrusts_pipelines.lake.layout import Lake, LakeLayout
 from keeptrusts_pipelines.lake.object_store import ConcurrentLakeWrite, S3Lake
 from keeptrusts_pipelines.model.export_request import ExportRequest, Filters, build_window
 from keeptrusts_pipelines.model.schema import TABLES
-from keeptrusts_pipelines.settings import lake_url
+from keeptrusts_pipelines.settings import lake_url, redaction_config
 from keeptrusts_pipelines.sources.demo import DemoSource
 from keeptrusts_pipelines_tests.lakes import demo_lake
 
@@ -111,8 +111,16 @@ def test_a_filtered_csv_export_is_the_same_file_from_either_lake(
     request = ExportRequest(
         window=build_window("2026-02-01", "2026-02-28", None, NOW), format="csv", filters=filters
     )
+    settings = redaction_config()  # one pseudonym key for both, as a deployment has
     results = [
-        run_export(request, lake, tmp_path / kind, export_id="exp_csv0000001", now=lambda: NOW)
+        run_export(
+            request,
+            lake,
+            tmp_path / kind,
+            export_id="exp_csv0000001",
+            now=lambda: NOW,
+            redaction=settings,
+        )
         for kind, lake in zip(("local", "s3"), both, strict=True)
     ]
     files = str(both[0].root / "decision_events" / "date=2026-02-*" / "*.parquet")
@@ -134,8 +142,16 @@ def test_a_quarterly_bundle_is_the_same_from_either_lake_and_kt_verify_checks_s3
         window=build_window(QUARTER[0].isoformat(), QUARTER[1].isoformat(), None, NOW),
         format="compliance-all",
     )
+    settings = redaction_config()  # one pseudonym key for both, as a deployment has
     local, s3 = (
-        run_export(request, lake, tmp_path / kind, export_id="exp_quarter001", now=lambda: NOW)
+        run_export(
+            request,
+            lake,
+            tmp_path / kind,
+            export_id="exp_quarter001",
+            now=lambda: NOW,
+            redaction=settings,
+        )
         for kind, lake in zip(("local", "s3"), both, strict=True)
     )
     assert local.sha256 == s3.sha256  # the report's PDF and every member alike

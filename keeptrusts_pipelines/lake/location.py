@@ -62,7 +62,7 @@ def open_lake(url: str | Path) -> Lake:
         # Imported here: boto3 and pyarrow's S3 support load only for a lake that needs them.
         from keeptrusts_pipelines.lake.object_store import S3Lake
 
-        return S3Lake.from_environment(parts.netloc, parts.path.strip("/"))
+        return S3Lake(parts.netloc, parts.path.strip("/"))
     if parts.scheme.lower() == "file":
         return LakeLayout(Path(parts.path))
     return LakeLayout(Path(text).expanduser())

@@ -26,6 +26,7 @@ from datetime import date
 from functools import cached_property
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 import duckdb
@@ -58,19 +59,12 @@ class ConcurrentLakeWrite(KeeptrustsError):
 
 @dataclass(frozen=True)
 class S3Lake:
-    """A lake at `s3://<bucket>/<prefix>`; `endpoint_url` for S3-compatible stores."""
+    """A lake at `s3://<bucket>/<prefix>`. Endpoint (AWS_ENDPOINT_URL for MinIO or R2), region
+    and credentials come from the AWS SDK's own configuration chain: environment, config
+    files, roles."""
 
     bucket: str
     prefix: str
-    endpoint_url: str | None
-    region: str
-
-    @classmethod
-    def from_environment(cls, bucket: str, prefix: str) -> S3Lake:
-        """AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL, and AWS_REGION or AWS_DEFAULT_REGION."""
-        endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
-        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-        return cls(bucket, prefix.strip("/"), endpoint or None, region or DEFAULT_REGION)
 
     # --- where things are -------------------------------------------------------------------
 
@@ -96,7 +90,18 @@ class S3Lake:
 
     @cached_property
     def client(self) -> Any:
-        return boto3.client("s3", endpoint_url=self.endpoint_url, region_name=self.region)
+        return boto3.client("s3")
+
+    @cached_property
+    def endpoint_url(self) -> str | None:
+        """The S3-compatible endpoint the SDK resolved; None for AWS itself."""
+        endpoint = self.client.meta.endpoint_url
+        host = urlsplit(endpoint).hostname or ""
+        return None if host.endswith(".amazonaws.com") else endpoint
+
+    @property
+    def region(self) -> str:
+        return self.client.meta.region_name or DEFAULT_REGION
 
     @cached_property
     def filesystem(self) -> pafs.S3FileSystem:
