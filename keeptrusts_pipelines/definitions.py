@@ -38,7 +38,11 @@ def build_resources(
         "exports": ExportsResource.from_settings(
             settings, destination_file=str(destination_path(settings.home))
         ),
-        "custody": CustodyResource(url=settings.custody_url),
+        "custody": CustodyResource(
+            url=settings.custody_url,
+            home=str(settings.home),
+            signing_key=str(settings.signing_key) if settings.signing_key else None,
+        ),
         "evidence": EvidenceResource(
             root=str(evidence_root(settings.home)),
             signing_key=str(settings.signing_key) if settings.signing_key else None,

@@ -21,6 +21,7 @@ from keeptrusts_pipelines.errors import ConfigurationError
 if TYPE_CHECKING:
     from keeptrusts_pipelines.delivery.s3 import S3Target
     from keeptrusts_pipelines.delivery.s3_access import S3Access
+    from keeptrusts_pipelines.exports.producer_options import ProducerOptions
     from keeptrusts_pipelines.exports.redaction import RedactionConfig
 
 Environment = Mapping[str, str]
@@ -447,6 +448,18 @@ class Settings:
         from keeptrusts_pipelines.exports.redaction import RedactionConfig
 
         return RedactionConfig(self.redaction_rules, self.redaction_regions, self.pseudonym_key)
+
+    def producer_options(self) -> ProducerOptions:
+        """Signing keys and transcript settings, as the export engine takes them."""
+        from keeptrusts_pipelines.exports.producer_options import ProducerOptions
+
+        return ProducerOptions(
+            signing_key=self.signing_key,
+            pdf_signing_key=self.pdf_signing_key,
+            pdf_signing_cert=self.pdf_signing_cert,
+            transcript_workers=self.transcript_workers,
+            volume_conversations=self.transcript_volume_conversations,
+        )
 
     def s3_access(self) -> S3Access:
         """How deliveries reach S3: endpoint, default region, checksum mode, Object Lock."""

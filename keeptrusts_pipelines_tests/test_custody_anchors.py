@@ -27,6 +27,7 @@ from keeptrusts_pipelines.custody.checkpoints import (
 from keeptrusts_pipelines.custody.ledger import CustodyLedger, LedgerError, entries_table
 from keeptrusts_pipelines.evidence.provenance import statement, write_provenance
 from keeptrusts_pipelines.settings import custody_url
+from keeptrusts_pipelines.settings import keeptrusts_home as configured_home
 
 runner = CliRunner()
 
@@ -62,7 +63,7 @@ def anchored(keeptrusts_home: Path) -> tuple[CustodyLedger, Path, str]:
     _, head = ledger.head()
     written = kt("custody", "checkpoint")
     assert written.exit_code == 0, written.output
-    path = checkpoints_root() / "checkpoint-00000012.json"
+    path = checkpoints_root(configured_home()) / "checkpoint-00000012.json"
     assert str(path) in written.output and path.exists()
     return ledger, path, head
 
@@ -168,9 +169,8 @@ def test_an_edited_signed_checkpoint_fails_with_the_public_key(
     keeptrusts_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     key = write_key(tmp_path / "signing.pem")
-    monkeypatch.setenv("KEEPTRUSTS_SIGNING_KEY", str(key))
     ledger = fill(CustodyLedger(custody_url()), 5)
-    written = write_checkpoint(ledger)
+    written = write_checkpoint(ledger, keeptrusts_home, signing_key=key)
     envelope = json.loads(written.path.read_text())
     assert envelope["payloadType"] == "application/vnd.keeptrusts.custody-checkpoint+json"
     assert kt("custody", "verify", "--public-key", str(key)).exit_code == 0
@@ -192,10 +192,9 @@ def test_with_a_public_key_unsigned_and_other_key_checkpoints_fail(
     key = write_key(tmp_path / "signing.pem")
     other = write_key(tmp_path / "other.pem")
     ledger = fill(CustodyLedger(custody_url()), 3)
-    unsigned = write_checkpoint(ledger)
-    monkeypatch.setenv("KEEPTRUSTS_SIGNING_KEY", str(other))
+    unsigned = write_checkpoint(ledger, keeptrusts_home)
     fill(ledger, 1)
-    foreign = write_checkpoint(ledger)
+    foreign = write_checkpoint(ledger, keeptrusts_home, signing_key=other)
     answer = kt("custody", "verify", "--public-key", str(key))
     assert answer.exit_code == 1
     assert f"checkpoint {unsigned.path} is not signed" in answer.output
@@ -209,7 +208,7 @@ def test_a_checkpoint_from_another_ledger_is_named(keeptrusts_home: Path, tmp_pa
     fill(CustodyLedger(custody_url()), 12)
     other_url = f"sqlite:///{tmp_path / 'other.db'}"
     other = fill(CustodyLedger(other_url), 12, actor="elsewhere")
-    planted = write_checkpoint(other, home=keeptrusts_home)  # into this home's checkpoints
+    planted = write_checkpoint(other, keeptrusts_home)  # into this home's checkpoints
     _, other_head = other.head()
     _, own_head = CustodyLedger(custody_url()).head()
     answer = kt("custody", "verify")
@@ -264,12 +263,14 @@ def test_a_malformed_or_oversized_checkpoint_is_a_finding(anchored) -> None:
 def test_a_checkpoint_never_replaces_a_different_one(anchored) -> None:
     ledger, path, _ = anchored
     before = path.read_bytes()
-    assert write_checkpoint(ledger).path == path and path.read_bytes() == before  # same head
+    assert (
+        write_checkpoint(ledger, configured_home()).path == path and path.read_bytes() == before
+    )  # same head
     with ledger.engine.begin() as connection:
         connection.execute(entries_table.delete().where(entries_table.c.sequence > 9))
     fill(ledger, 3, actor="rewriter")  # 10, 11, 12 again, with other hashes
     with pytest.raises(CheckpointError, match="records sequence 12 with hash"):
-        write_checkpoint(ledger)
+        write_checkpoint(ledger, configured_home())
     refused = kt("custody", "checkpoint")
     assert refused.exit_code == 1 and "kt custody verify" in refused.output
     assert path.read_bytes() == before
@@ -279,7 +280,9 @@ def test_an_empty_ledger_writes_no_checkpoint(keeptrusts_home: Path) -> None:
     CustodyLedger(custody_url())
     answer = kt("custody", "checkpoint")
     assert answer.exit_code == 0 and "empty" in answer.output
-    assert not checkpoints_root().exists() or not list(checkpoints_root().iterdir())
+    assert not checkpoints_root(configured_home()).exists() or not list(
+        checkpoints_root(configured_home()).iterdir()
+    )
 
 
 def test_postgres_tail_deletion_is_caught_and_the_password_never_written(
@@ -294,7 +297,7 @@ def test_postgres_tail_deletion_is_caught_and_the_password_never_written(
     ledger = fill(CustodyLedger(url.render_as_string(hide_password=False)), 12)
     _, head = ledger.head()
     assert kt("custody", "checkpoint").exit_code == 0
-    path = checkpoints_root() / "checkpoint-00000012.json"
+    path = checkpoints_root(configured_home()) / "checkpoint-00000012.json"
     # The test role's password is also its name, so look for it where a URL would carry it.
     assert url.password and f":{url.password}@" not in path.read_text()
     assert json.loads(path.read_text())["ledger"] == url.render_as_string(hide_password=True)
@@ -316,7 +319,7 @@ def test_custody_checkpoint_job_writes_a_checkpoint_daily(keeptrusts_home: Path)
     with dg.instance_for_test() as instance:
         result = job.execute_in_process(instance=instance)
     assert result.success
-    assert (checkpoints_root() / "checkpoint-00000004.json").exists()
+    assert (checkpoints_root(configured_home()) / "checkpoint-00000004.json").exists()
     schedule = definitions.resolve_schedule_def("custody_checkpoint_schedule")
     assert schedule.cron_schedule == "15 0 * * *"
     assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
@@ -355,7 +358,7 @@ def test_a_delivery_puts_a_checkpoint_beside_the_bundle(
     assert result.success
     sequence, _ = CustodyLedger(custody_url()).head()
     assert sequence == 4  # the delivered entry is the head the checkpoint records
-    local = checkpoints_root() / "checkpoint-00000004.json"
+    local = checkpoints_root(configured_home()) / "checkpoint-00000004.json"
     key = "kt/weekly/2026-03-02/custody-checkpoint-00000004.json"
     stored = s3_client.get_object(Bucket="anchors", Key=key)["Body"].read()
     assert stored == local.read_bytes()
@@ -395,4 +398,4 @@ def test_an_ad_hoc_export_delivery_writes_a_checkpoint(
 
 
 def checkpoint_path_of(sequence: int) -> Path:
-    return checkpoints_root() / f"checkpoint-{sequence:08d}.json"
+    return checkpoints_root(configured_home()) / f"checkpoint-{sequence:08d}.json"

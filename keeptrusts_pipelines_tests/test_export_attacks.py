@@ -217,7 +217,7 @@ KILL_AFTER_RECORD = """
 import os, sys
 from datetime import UTC, datetime
 from pathlib import Path
-from keeptrusts_pipelines.exports.engine import run_export
+from keeptrusts_pipelines_tests.doors import run_export
 from keeptrusts_pipelines.exports.folder import ExportFolder
 from keeptrusts_pipelines.lake.layout import LakeLayout
 from keeptrusts_pipelines.model.export_request import ExportRequest, build_window

@@ -13,10 +13,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from keeptrusts_pipelines.errors import ExportRequestError
-from keeptrusts_pipelines.exports.engine import EMPTY_WARNING, run_export
+from keeptrusts_pipelines.exports.engine import EMPTY_WARNING
 from keeptrusts_pipelines.exports.reader import preview
 from keeptrusts_pipelines.lake.layout import LakeLayout
 from keeptrusts_pipelines.model.export_request import ExportRequest, Filters, build_window
+from keeptrusts_pipelines_tests.doors import run_export
 from keeptrusts_pipelines_tests.lakes import demo_lake
 
 FIRST = date(2026, 3, 1)

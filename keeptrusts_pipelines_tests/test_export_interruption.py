@@ -15,7 +15,6 @@ from keeptrusts_pipelines.custody.ledger import CustodyLedger
 from keeptrusts_pipelines.defs.export_runs import Submission
 from keeptrusts_pipelines.defs.export_runs import start_worker as worker_for
 from keeptrusts_pipelines.defs.instance import local_instance
-from keeptrusts_pipelines.exports.engine import run_export
 from keeptrusts_pipelines.lake.layout import LakeLayout
 from keeptrusts_pipelines.lake.partition_writer import write_partition
 from keeptrusts_pipelines.model.export_request import ExportRequest, Window
@@ -23,6 +22,7 @@ from keeptrusts_pipelines.model.export_runs import EXPORT_ID_TAG
 from keeptrusts_pipelines.model.schema import DECISION_EVENTS_SPEC
 from keeptrusts_pipelines.settings import custody_url
 from keeptrusts_pipelines.sources.demo import generate_day
+from keeptrusts_pipelines_tests.doors import run_export
 
 FIRST, DAYS, PER_DAY = date(2026, 2, 1), 6, 40_000
 REQUEST = {"window_from": "2026-02-01", "window_to": "2026-02-06", "format": "csv"}

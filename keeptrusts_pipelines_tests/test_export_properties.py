@@ -9,11 +9,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from keeptrusts_pipelines.exports.engine import run_export
 from keeptrusts_pipelines.lake.layout import LakeLayout
 from keeptrusts_pipelines.model.export_request import ExportRequest, Filters, Window
 from keeptrusts_pipelines.model.schema import ACTIONS, RESULTS, SEVERITIES
 from keeptrusts_pipelines.sources import demo_catalog as catalog
+from keeptrusts_pipelines_tests.doors import run_export
 from keeptrusts_pipelines_tests.lakes import demo_lake
 
 FIRST = date(2026, 3, 1)

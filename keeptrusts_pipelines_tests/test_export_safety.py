@@ -10,12 +10,12 @@ import polars as pl
 import pytest
 
 from keeptrusts_pipelines.errors import ConfigurationError
-from keeptrusts_pipelines.exports.engine import run_export
 from keeptrusts_pipelines.exports.pseudonyms import ALPHABET
 from keeptrusts_pipelines.exports.redaction import load_policy
 from keeptrusts_pipelines.lake.layout import LakeLayout
 from keeptrusts_pipelines.model.export_request import ExportRequest, Filters, build_window
 from keeptrusts_pipelines.sources.demo import generate_day
+from keeptrusts_pipelines_tests.doors import run_export
 from keeptrusts_pipelines_tests.lakes import demo_lake, replace_day_with_records
 
 DAY = date(2026, 3, 1)

@@ -53,7 +53,7 @@ class TsvWriter:
         pass
 
 
-def write_summary(request, layout, staging, export_id, started, redaction):
+def write_summary(request, layout, staging, export_id, started, redaction, options=None):
     from keeptrusts_pipelines.exports.engine import Written
     from keeptrusts_pipelines.lake.files import sha256_of
     from keeptrusts_pipelines.reports.scope import open_scope

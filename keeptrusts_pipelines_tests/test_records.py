@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from keeptrusts_pipelines.custody.ledger import CustodyLedger
-from keeptrusts_pipelines.exports.engine import run_export
 from keeptrusts_pipelines.exports.folder import BrokenRecord, ExportFolder
 from keeptrusts_pipelines.exports.lifecycle import (
     expire_due,
@@ -22,6 +21,7 @@ from keeptrusts_pipelines.exports.lifecycle import (
 from keeptrusts_pipelines.lake.layout import LakeLayout
 from keeptrusts_pipelines.model.export_request import Filters, request_from_description
 from keeptrusts_pipelines.model.records import DeliveryRecord, ExportRecord
+from keeptrusts_pipelines_tests.doors import run_export
 from keeptrusts_pipelines_tests.lakes import demo_lake
 
 NOW = datetime(2026, 3, 5, 12, tzinfo=UTC)

@@ -13,7 +13,6 @@ import pyarrow.parquet as pq
 import pytest
 from pypdf import PdfReader
 
-from keeptrusts_pipelines.exports.engine import run_export
 from keeptrusts_pipelines.exports.redaction import load_policy
 from keeptrusts_pipelines.lake.ingest import ingest_day
 from keeptrusts_pipelines.lake.layout import LakeLayout
@@ -22,6 +21,7 @@ from keeptrusts_pipelines.model.schema import TABLES
 from keeptrusts_pipelines.sources.demo import generate_day
 from keeptrusts_pipelines.sources.landing import LandingSource, LocalLandingStore
 from keeptrusts_pipelines.sources.records import record_json
+from keeptrusts_pipelines_tests.doors import run_export
 from keeptrusts_pipelines_tests.lakes import demo_lake
 
 DAY = date(2026, 3, 1)

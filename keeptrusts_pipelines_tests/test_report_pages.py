@@ -16,7 +16,6 @@ import pytest
 import weasyprint
 from pypdf import PdfReader
 
-from keeptrusts_pipelines.exports.engine import run_export
 from keeptrusts_pipelines.lake.ingest import ingest_day
 from keeptrusts_pipelines.lake.layout import LakeLayout
 from keeptrusts_pipelines.model.export_request import ExportRequest, build_window
@@ -25,6 +24,7 @@ from keeptrusts_pipelines.reports import charts
 from keeptrusts_pipelines.sources.demo import generate_day
 from keeptrusts_pipelines.sources.landing import LandingSource, LocalLandingStore
 from keeptrusts_pipelines.sources.records import record_json
+from keeptrusts_pipelines_tests.doors import run_export
 from keeptrusts_pipelines_tests.lakes import demo_lake
 
 FIRST, DAYS = date(2026, 3, 1), 8

@@ -15,6 +15,7 @@ from pypdf import PdfReader
 from keeptrusts_pipelines.exports.engine import run_export
 from keeptrusts_pipelines.lake.layout import LakeLayout
 from keeptrusts_pipelines.model.export_request import ExportRequest, Filters, build_window
+from keeptrusts_pipelines.settings import Settings
 from keeptrusts_pipelines.sources.demo import generate_day
 from keeptrusts_pipelines_tests.lakes import demo_lake, replace_day_with_records
 from keeptrusts_pipelines_tests.test_format_registry import CATALOG as SOC2_CATALOG
@@ -66,7 +67,15 @@ def files(lake: LakeLayout, table: str) -> str:
 def export(lake: LakeLayout, tmp_path: Path, file_format: str, **options):
     window = build_window("2026-03-01", "2026-03-03", None, NOW)
     request = ExportRequest(window=window, format=file_format, **options)
-    return run_export(request, lake, tmp_path / "exports", now=lambda: NOW)
+    settings = Settings.from_environment()  # as a front door reads them
+    return run_export(
+        request,
+        lake,
+        tmp_path / "exports",
+        now=lambda: NOW,
+        redaction=settings.redaction(),
+        options=settings.producer_options(),
+    )
 
 
 def controls(result) -> dict:

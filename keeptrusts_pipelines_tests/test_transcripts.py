@@ -18,6 +18,7 @@ from keeptrusts_pipelines.errors import ConfigurationError
 from keeptrusts_pipelines.exports.engine import ExportResult, run_export
 from keeptrusts_pipelines.lake.layout import LakeLayout
 from keeptrusts_pipelines.model.export_request import ExportRequest, Filters, build_window
+from keeptrusts_pipelines.settings import Settings
 from keeptrusts_pipelines.sources.demo import generate_day
 from keeptrusts_pipelines_tests.lakes import demo_lake, replace_day_with_records
 
@@ -76,8 +77,17 @@ def export(lake: LakeLayout, root: Path, workers: int, **options) -> ExportResul
         patch.setenv("KEEPTRUSTS_TRANSCRIPT_WORKERS", str(workers))
         # Set here too: the module's fixtures run before the autouse key of each test.
         patch.setenv("KEEPTRUSTS_PSEUDONYM_KEY", PSEUDONYM_KEY)
+        settings = Settings.from_environment()  # as a front door reads them
         # One export id for every run, so runs can be compared byte for byte.
-        return run_export(request, lake, root, export_id="exp_transcript", now=lambda: NOW)
+        return run_export(
+            request,
+            lake,
+            root,
+            export_id="exp_transcript",
+            now=lambda: NOW,
+            redaction=settings.redaction(),
+            options=settings.producer_options(),
+        )
 
 
 def volumes_of(result: ExportResult) -> list[bytes]:
@@ -203,4 +213,10 @@ def test_a_worker_count_that_is_not_a_whole_number_is_refused_naming_the_setting
     window = build_window(FIRST.isoformat(), FIRST.isoformat(), None, NOW)
     request = ExportRequest(window=window, format="transcript-pdf")
     with pytest.raises(ConfigurationError, match="KEEPTRUSTS_TRANSCRIPT_WORKERS='two'"):
-        run_export(request, lake, tmp_path, now=lambda: NOW)
+        run_export(
+            request,
+            lake,
+            tmp_path,
+            now=lambda: NOW,
+            options=Settings.from_environment().producer_options(),
+        )

@@ -148,12 +148,7 @@ def write_statement(
     archive: Path, document: object, key: Path | None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`<archive>.provenance.json` holding `document`, signed with `key` when given."""
-    with monkeypatch.context() as patch:
-        if key:
-            patch.setenv("KEEPTRUSTS_SIGNING_KEY", str(key))
-        else:
-            patch.delenv("KEEPTRUSTS_SIGNING_KEY", raising=False)
-        write_provenance(archive, document)
+    write_provenance(archive, document, key)
 
 
 def one_line_failure(answer, code: int = 1) -> str:

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from keeptrusts_pipelines.cli.output import console, emit_json, errors, fail, say
 from keeptrusts_pipelines.errors import ConfigurationError
-from keeptrusts_pipelines.settings import custody_url
+from keeptrusts_pipelines.settings import Settings, custody_url
 
 if TYPE_CHECKING:
     from keeptrusts_pipelines.custody.ledger import ChainReport, CustodyLedger
@@ -64,7 +64,8 @@ def verify(public_key_path: PublicKey = None, as_json: JsonFlag = False) -> None
             f"custody ledger broken at sequence {report.first_bad_sequence}: {report.problem} "
             f"({report.entries} entries before it verify)"
         )
-    anchors = check_anchors(ledger if report is not None else None, find_anchors(key=key))
+    home = Settings.from_environment().home
+    anchors = check_anchors(ledger if report is not None else None, find_anchors(home, key=key))
     findings.extend(anchors.findings)
     ledger.close()
     if as_json:
@@ -106,7 +107,8 @@ def checkpoint(as_json: JsonFlag = False) -> None:
 
     ledger = _open(create=False)
     try:
-        written = write_checkpoint(ledger)
+        settings = Settings.from_environment()
+        written = write_checkpoint(ledger, settings.home, settings.signing_key)
     except ConfigurationError as error:
         fail(str(error), code=2)
     except (LedgerError, CheckpointError) as error:

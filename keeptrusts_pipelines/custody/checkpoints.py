@@ -11,7 +11,6 @@ beside the evidence) and the `custody_ledger_head` of every provenance statement
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -25,10 +24,9 @@ from keeptrusts_pipelines.custody.ledger import GENESIS, CustodyLedger, LedgerEr
 from keeptrusts_pipelines.errors import KeeptrustsError
 from keeptrusts_pipelines.evidence.provenance import PAYLOAD_TYPE as PROVENANCE_PAYLOAD_TYPE
 from keeptrusts_pipelines.evidence.provenance import SUFFIX
-from keeptrusts_pipelines.evidence.provenance import _private_key as signing_key
+from keeptrusts_pipelines.evidence.provenance import _private_key as private_signing_key
 from keeptrusts_pipelines.exports.folder import BrokenRecord, read_json_file
 from keeptrusts_pipelines.lake.files import atomic_path
-from keeptrusts_pipelines.settings import evidence_root, exports_root, keeptrusts_home
 
 CHECKPOINT_TYPE = "https://keeptrusts.dev/custody-checkpoint/v1"
 CHECKPOINT_PAYLOAD_TYPE = "application/vnd.keeptrusts.custody-checkpoint+json"
@@ -101,21 +99,25 @@ class AnchorCheck:
         }
 
 
-def checkpoints_root(home: Path | None = None) -> Path:
+def checkpoints_root(home: Path) -> Path:
     """Where checkpoints are kept: `custody/checkpoints/` under KEEPTRUSTS_HOME."""
-    return (home or keeptrusts_home()) / "custody" / "checkpoints"
+    return home / "custody" / "checkpoints"
 
 
-def checkpoint_path(sequence: int, home: Path | None = None) -> Path:
+def checkpoint_path(sequence: int, home: Path) -> Path:
     return checkpoints_root(home) / f"checkpoint-{sequence:08d}.json"
 
 
 def write_checkpoint(
-    ledger: CustodyLedger, home: Path | None = None, now: datetime | None = None
+    ledger: CustodyLedger,
+    home: Path,
+    signing_key: Path | None = None,
+    now: datetime | None = None,
 ) -> Checkpoint | None:
-    """Record the ledger's head in a checkpoint file; None when the ledger is empty.
+    """Record the ledger's head in a checkpoint file under `home`; None when the ledger is empty.
 
-    Signed (DSSE, Ed25519) when KEEPTRUSTS_SIGNING_KEY is set. A checkpoint of the same head is
+    Signed (DSSE, Ed25519) with the key at `signing_key` (KEEPTRUSTS_SIGNING_KEY) when given.
+    A checkpoint of the same head is
     kept as it is (its bytes, already delivered, stay the same); one recording another hash at
     that sequence is never replaced: that is a CheckpointError.
     """
@@ -149,18 +151,15 @@ def write_checkpoint(
         path=path,
     )
     payload = json.dumps(checkpoint.document(), sort_keys=True, separators=(",", ":")).encode()
-    body = _signed(payload) or checkpoint.document()
+    body = _signed(payload, signing_key) if signing_key else checkpoint.document()
     with atomic_path(path) as temporary:
         temporary.write_text(json.dumps(body, indent=2, ensure_ascii=False) + "\n", "utf-8")
     return checkpoint
 
 
-def _signed(payload: bytes) -> dict | None:
-    """A DSSE envelope of a checkpoint signed with KEEPTRUSTS_SIGNING_KEY; None when unset."""
-    key_path = os.environ.get("KEEPTRUSTS_SIGNING_KEY")
-    if not key_path:
-        return None
-    private = signing_key(key_path)  # the key provenance statements are signed with
+def _signed(payload: bytes, key_path: Path) -> dict:
+    """A DSSE envelope of a checkpoint signed with the Ed25519 key at `key_path`."""
+    private = private_signing_key(key_path)  # the key provenance statements are signed with
     envelope = Envelope(payload=payload, payload_type=CHECKPOINT_PAYLOAD_TYPE, signatures={})
     envelope.sign(CryptoSigner(private, SSlibKey.from_crypto(private.public_key())))
     return envelope.to_dict()
@@ -279,7 +278,8 @@ def _checkpoints(home: Path, key: SSlibKey | None, check: AnchorCheck) -> None:
 
 
 def _provenance_anchors(home: Path, check: AnchorCheck) -> None:
-    for root in (exports_root(home), evidence_root(home)):
+    # The folders of KEEPTRUSTS_HOME that hold exports and evidence bundles.
+    for root in (home / "exports", home / "evidence"):
         if not root.is_dir():
             continue
         for path in sorted(root.rglob(f"*{SUFFIX}")):
@@ -301,14 +301,13 @@ def _provenance_anchors(home: Path, check: AnchorCheck) -> None:
             check.anchors.append(Anchor("provenance", path, sequence, entry_hash))
 
 
-def find_anchors(home: Path | None = None, key: SSlibKey | None = None) -> AnchorCheck:
+def find_anchors(home: Path, key: SSlibKey | None = None) -> AnchorCheck:
     """Every checkpoint and every provenance statement with a ledger head, under `home`.
 
     A checkpoint that cannot be read (or, with `key`, is unsigned or signed otherwise) is a
     finding: garbage planted among them must not pass. A provenance statement that cannot be
     read is a note: `kt verify` is where statements are judged.
     """
-    home = home or keeptrusts_home()
     check = AnchorCheck()
     _checkpoints(home, key, check)
     _provenance_anchors(home, check)

@@ -7,7 +7,6 @@ when configured), out of reach of whoever can edit the ledger's database.
 
 import dagster as dg
 
-from keeptrusts_pipelines.custody.checkpoints import write_checkpoint
 from keeptrusts_pipelines.defs.resources import CustodyResource, DeliveryResource
 from keeptrusts_pipelines.delivery.s3 import deliver
 from keeptrusts_pipelines.model.export_runs import KIND_TAG
@@ -25,7 +24,7 @@ CHECKPOINT_FOLDER = "custody"
 def custody_checkpoint(
     context: dg.OpExecutionContext, custody: CustodyResource, delivery: DeliveryResource
 ) -> None:
-    written = write_checkpoint(custody.ledger())
+    written = custody.checkpoint(custody.ledger())
     if written is None:
         context.log.info("the custody ledger is empty: there is no head to anchor yet")
         context.add_output_metadata({"sequence": dg.MetadataValue.int(0)})

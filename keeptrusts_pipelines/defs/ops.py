@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
-from keeptrusts_pipelines.custody.checkpoints import write_checkpoint
 from keeptrusts_pipelines.custody.export_entries import ExportEntries
 from keeptrusts_pipelines.defs.export_config import ExportConfig
 from keeptrusts_pipelines.defs.partitions import EVIDENCE_PARTITIONS
@@ -97,6 +96,8 @@ def _export(
             exports.path(),
             export_id=export_id,
             part_bytes=exports.part_bytes,
+            redaction=exports.redaction(),
+            options=exports.producer_options(),
             ttl=timedelta(days=exports.ttl_days),
             provenance={"run_id": context.run_id, "custody_ledger_head": entries.head()},
             worker=context.run_id,
@@ -126,7 +127,7 @@ def _export(
         except KeeptrustsError as error:
             raise fail(f"the export is complete but was not delivered: {error}") from None
         entries.delivered(result.sha256, delivered)
-        write_checkpoint(ledger)  # the head, anchored: entries deleted after it cannot hide
+        custody.checkpoint(ledger)  # the head, anchored: entries deleted after it cannot hide
         context.log.info(f"{export_id}: delivered to {delivered['uri']}")
     context.add_output_metadata(
         {

@@ -14,14 +14,16 @@ from keeptrusts_pipelines.custody.ledger import CustodyLedger
 from keeptrusts_pipelines.delivery.destination import SavedDestination, load_destination
 from keeptrusts_pipelines.delivery.s3 import S3Target
 from keeptrusts_pipelines.delivery.s3_access import S3Access
+from keeptrusts_pipelines.exports.producer_options import ProducerOptions
 from keeptrusts_pipelines.lake.ingest import DEFAULT_MAX_REJECT_SHARE
 from keeptrusts_pipelines.lake.layout import Lake
 from keeptrusts_pipelines.lake.location import open_lake
-from keeptrusts_pipelines.settings import exports_root
+from keeptrusts_pipelines.settings import exports_root, keeptrusts_home
 from keeptrusts_pipelines.sources.batch import EventSource
 from keeptrusts_pipelines.sources.registry import open_source
 
 if TYPE_CHECKING:
+    from keeptrusts_pipelines.custody.checkpoints import Checkpoint
     from keeptrusts_pipelines.exports.redaction import RedactionConfig
     from keeptrusts_pipelines.settings import Settings
 
@@ -97,6 +99,12 @@ class ExportsResource(dg.ConfigurableResource):
     pdf_signing_cert: str | None = Field(
         default=None, description="PEM certificate of the PDF signing key; unset, self-issued."
     )
+    transcript_workers: int = Field(
+        default=1, ge=1, description="Transcript volumes rendered at once, a process each."
+    )
+    transcript_volume_conversations: int = Field(
+        default=200, ge=1, description="Conversations per transcript PDF volume."
+    )
     s3_region: str | None = Field(default=None, description="Deliveries' default region.")
     s3_endpoint_url: str | None = Field(
         default=None, description="MinIO/R2 endpoint of deliveries; AWS when unset."
@@ -123,6 +131,8 @@ class ExportsResource(dg.ConfigurableResource):
             signing_key=shown(settings.signing_key),
             pdf_signing_key=shown(settings.pdf_signing_key),
             pdf_signing_cert=shown(settings.pdf_signing_cert),
+            transcript_workers=settings.transcript_workers,
+            transcript_volume_conversations=settings.transcript_volume_conversations,
             s3_region=settings.aws_region,
             s3_endpoint_url=settings.aws_endpoint_url,
             s3_checksum=settings.s3_checksum,
@@ -132,6 +142,20 @@ class ExportsResource(dg.ConfigurableResource):
 
     def path(self) -> Path:
         return Path(self.root)
+
+    def producer_options(self) -> ProducerOptions:
+        """Signing keys and transcript settings, as the export engine takes them."""
+
+        def path(text: str | None) -> Path | None:
+            return Path(text) if text else None
+
+        return ProducerOptions(
+            signing_key=path(self.signing_key),
+            pdf_signing_key=path(self.pdf_signing_key),
+            pdf_signing_cert=path(self.pdf_signing_cert),
+            transcript_workers=self.transcript_workers,
+            volume_conversations=self.transcript_volume_conversations,
+        )
 
     def s3_access(self) -> S3Access:
         """How exports reach the S3 store they are delivered to."""
@@ -164,9 +188,22 @@ class CustodyResource(dg.ConfigurableResource):
     url: str = Field(
         description="SQLAlchemy URL; may hold a password, so set it through an EnvVar."
     )
+    home: str | None = Field(
+        default=None, description="KEEPTRUSTS_HOME, whose custody/checkpoints/ anchors the ledger."
+    )
+    signing_key: str | None = Field(
+        default=None, description="Ed25519 PEM key signing checkpoints; unset, unsigned."
+    )
 
     def ledger(self) -> CustodyLedger:
         return CustodyLedger(self.url)
+
+    def checkpoint(self, ledger: CustodyLedger) -> Checkpoint | None:
+        """The ledger's head, recorded in a checkpoint file (see custody/checkpoints.py)."""
+        from keeptrusts_pipelines.custody.checkpoints import write_checkpoint
+
+        home = Path(self.home) if self.home else keeptrusts_home()
+        return write_checkpoint(ledger, home, Path(self.signing_key) if self.signing_key else None)
 
 
 class WebhookResource(dg.ConfigurableResource):

@@ -26,6 +26,7 @@ from keeptrusts_pipelines.evidence.code_version import GENERATOR, code_version, 
 from keeptrusts_pipelines.exports.engine import Written, produce, shown_filters
 from keeptrusts_pipelines.exports.formats import bundle_members, format_named
 from keeptrusts_pipelines.exports.naming import artifact_stem
+from keeptrusts_pipelines.exports.producer_options import ProducerOptions
 from keeptrusts_pipelines.exports.reader import PartitionRead
 from keeptrusts_pipelines.exports.redaction import Redaction
 from keeptrusts_pipelines.exports.writers import shape
@@ -59,12 +60,13 @@ def write_bundle_artifact(
     export_id: str | None,
     started: datetime,
     redaction: Redaction | None = None,
+    options: ProducerOptions | None = None,
 ) -> Written:
     """`compliance-all`'s producer: the bundle packed into one part; records are the events
     it covers."""
     part = staging / "part-0001"
     bag = staging / "bundle" / artifact_stem(request)
-    bundle = write_bundle(request, layout, bag, part, started, redaction)
+    bundle = write_bundle(request, layout, bag, part, started, redaction, options)
     return Written([part], [sha256_of(part)], bundle.records, bundle.partitions, bundle.warnings)
 
 
@@ -92,6 +94,7 @@ def write_bundle(
     target: Path,
     now: datetime,
     redaction: Redaction | None = None,
+    options: ProducerOptions | None = None,
 ) -> Bundle:
     """Build the bag in the folder `bag` (its name is the archive's top folder), pack it as
     `target`. Every part is redacted by the one `redaction` (None: raw content), so a person
@@ -110,7 +113,17 @@ def write_bundle(
         member = replace(request, format=entry.name, export_type="events", name=None)
         staging = bag.parent / f"member-{entry.name}"
         staging.mkdir()
-        written = produce(entry, member, layout, staging, None, now, UNSPLIT_BYTES, redaction)
+        written = produce(
+            entry,
+            member,
+            layout,
+            staging,
+            None,
+            now,
+            UNSPLIT_BYTES,
+            redaction,
+            options or ProducerOptions(),
+        )
         if len(written.parts) != 1:
             raise ConfigurationError(
                 f"format {entry.name}: wrote {len(written.parts)} files; a bundle member is one"

@@ -9,7 +9,6 @@ RSA signatures but not Ed25519 ones: give an ECDSA P-256 key for those readers.
 from __future__ import annotations
 
 import datetime as dt
-import os
 from pathlib import Path
 
 from asn1crypto import keys as asn1_keys
@@ -33,11 +32,7 @@ VALID_FROM = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
 VALID_DAYS = 3650 * 3
 
 
-def signing_key_path() -> str | None:
-    return os.environ.get("KEEPTRUSTS_PDF_SIGNING_KEY") or os.environ.get("KEEPTRUSTS_SIGNING_KEY")
-
-
-def _load_key(path: str):
+def _load_key(path: Path):
     try:
         return serialization.load_pem_private_key(Path(path).read_bytes(), password=None)
     except (OSError, ValueError) as error:
@@ -46,8 +41,8 @@ def _load_key(path: str):
         ) from None
 
 
-def _certificate(key) -> x509.Certificate:
-    configured = os.environ.get("KEEPTRUSTS_PDF_SIGNING_CERT")
+def _certificate(key, configured: Path | None) -> x509.Certificate:
+    """The certificate at `configured` (KEEPTRUSTS_PDF_SIGNING_CERT); else one self-issued."""
     if configured:
         try:
             return x509.load_pem_x509_certificate(Path(configured).read_bytes())
@@ -75,13 +70,13 @@ def _certificate(key) -> x509.Certificate:
     )
 
 
-def sign_pdf(path: Path) -> str | None:
-    """Sign `path` in place (an incremental update) when a key is set; the signer's name."""
-    key_path = signing_key_path()
+def sign_pdf(path: Path, key_path: Path | None, certificate_path: Path | None = None) -> str | None:
+    """Sign `path` in place (an incremental update) with the key at `key_path`, if any; the
+    signer's name."""
     if not key_path:
         return None
     key = _load_key(key_path)
-    certificate = _certificate(key)
+    certificate = _certificate(key, certificate_path)
     signer = signers.SimpleSigner(
         signing_cert=asn1_x509.Certificate.load(
             certificate.public_bytes(serialization.Encoding.DER)

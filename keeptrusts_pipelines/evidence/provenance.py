@@ -108,10 +108,10 @@ def public_key(path: Path) -> SSlibKey:
     return SSlibKey.from_crypto(key)
 
 
-def write_provenance(artifact: Path, document: dict) -> Path:
-    """`<artifact>.provenance.json`: the statement, as a signed DSSE envelope when a key is set."""
+def write_provenance(artifact: Path, document: dict, key_path: Path | None = None) -> Path:
+    """`<artifact>.provenance.json`: the statement, as a DSSE envelope signed with the Ed25519
+    key at `key_path` when one is given."""
     target = artifact.with_name(artifact.name + SUFFIX)
-    key_path = os.environ.get("KEEPTRUSTS_SIGNING_KEY")
     if key_path:
         from securesystemslib.dsse import Envelope
         from securesystemslib.signer import CryptoSigner, SSlibKey

@@ -20,15 +20,17 @@ from keeptrusts_pipelines.exports.folder import RECORD_FILE, ExportFolder
 from keeptrusts_pipelines.exports.formats import ExportFormat, FormatKind, Shaping, format_named
 from keeptrusts_pipelines.exports.naming import artifact_extension, artifact_stem
 from keeptrusts_pipelines.exports.parts import PartFiles, publish
+from keeptrusts_pipelines.exports.producer_options import ProducerOptions
 from keeptrusts_pipelines.exports.reader import PartitionRead, Plan, export_rows, plan_export
 from keeptrusts_pipelines.exports.redaction import Redaction, RedactionConfig
 from keeptrusts_pipelines.exports.writers import shape, writer_for
 from keeptrusts_pipelines.lake.files import sha256_of
 from keeptrusts_pipelines.lake.layout import LakeLayout
 from keeptrusts_pipelines.model.export_request import ExportRequest, rfc3339, validate
-from keeptrusts_pipelines.settings import DEFAULT_PART_BYTES, redaction_config
 
 METADATA_FILE = RECORD_FILE
+# Beyond this an export is split into parts (KEEPTRUSTS_EXPORT_PART_BYTES at the doors).
+DEFAULT_PART_BYTES = 1 << 30
 BATCH_ROWS = 50_000
 EMPTY_WARNING = (
     "No records matched: widen the time window, relax the filters, or check that traffic "
@@ -79,13 +81,14 @@ def produce(
     started: datetime,
     part_bytes: int,
     redaction: Redaction | None,
+    options: ProducerOptions,
 ) -> Written:
     """Write `request` in the format `entry` into `staging`: rows through the engine's stream,
     anything else through the format's producer. `export_id` is None inside a bundle."""
     if entry.kind is FormatKind.TABULAR:
         return _write_tabular(request, layout, staging, export_id, started, part_bytes, redaction)
     producer = entry.load_producer()
-    return producer(request, layout, staging, export_id, started, redaction)  # type: ignore[return-value]
+    return producer(request, layout, staging, export_id, started, redaction, options)  # type: ignore[return-value]
 
 
 def _write_tabular(
@@ -207,6 +210,7 @@ def run_export(
     ttl: timedelta | None = None,
     provenance: dict[str, object] | None = None,
     worker: str = "",
+    options: ProducerOptions | None = None,
 ) -> ExportResult:
     """Write the export under `exports_root/<export_id>/` and return what was written.
 
@@ -216,7 +220,8 @@ def run_export(
     statement beside it, with `provenance` (run id, custody ledger head) in its predicate.
     Unless raw content is asked for, content is redacted as `redaction` says (rules, phone
     regions, pseudonym key; a `Redaction` already under way is shared, as a bundle's parts
-    share one); without it, as the settings say.
+    share one); without it, by the packaged rules with a pseudonym key of this export's own.
+    `options` carry the signing keys and transcript settings the door read (default: unsigned).
     """
     started = now()
     export_id = export_id or new_export_id()
@@ -224,7 +229,16 @@ def run_export(
     folder = ExportFolder(exports_root, export_id)
     with folder.working(worker):
         return _run_in(
-            folder, request, layout, started, now, part_bytes, redaction, ttl, provenance
+            folder,
+            request,
+            layout,
+            started,
+            now,
+            part_bytes,
+            redaction,
+            ttl,
+            provenance,
+            options or ProducerOptions(),
         )
 
 
@@ -233,10 +247,7 @@ def _redaction(request: ExportRequest, given: RedactionConfig | Redaction | None
         return None
     if isinstance(given, Redaction):
         return given
-    if given is None:
-        # Front doors that pass no settings get them here (read once, at this door).
-        given = redaction_config()
-    return given.start()
+    return (given or RedactionConfig()).start()
 
 
 def _run_in(
@@ -249,6 +260,7 @@ def _run_in(
     redaction: RedactionConfig | Redaction | None,
     ttl: timedelta | None,
     provenance: dict[str, object] | None,
+    options: ProducerOptions,
 ) -> ExportResult:
     export_id, staging = folder.name, folder.staging
     session = _redaction(request, redaction)
@@ -256,7 +268,9 @@ def _run_in(
     staging.mkdir()
     entry = format_named(request.format)
     try:
-        written = produce(entry, request, layout, staging, export_id, started, part_bytes, session)
+        written = produce(
+            entry, request, layout, staging, export_id, started, part_bytes, session, options
+        )
         folder.artifacts.mkdir(exist_ok=True)
         artifact = publish(
             written.parts, folder.artifacts, artifact_stem(request), artifact_extension(request)
@@ -307,7 +321,9 @@ def _run_in(
             **(provenance or {}),
         }
         result.provenance = str(
-            write_provenance(artifact, statement(artifact.name, sha256, predicate))
+            write_provenance(
+                artifact, statement(artifact.name, sha256, predicate), options.signing_key
+            )
         )
     folder.write_json(folder.record_path, result.as_dict())
     return result

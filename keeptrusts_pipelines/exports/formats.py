@@ -12,8 +12,10 @@ WeasyPrint and DuckDB: seconds of start-up for a help text). A producer is:
 - for a tabular format, a FormatWriter factory called as `producer(header, records_key)` once
   per part file (see exports/writers.py); the engine streams the rows into it;
 - for a report or bundle, a function `producer(request, layout, staging, export_id, started,
-  redaction) -> Written` leaving its part files in `staging`. Inside `compliance-all` it is
-  called with `export_id=None`: a bundle holds nothing run-specific.
+  redaction, options) -> Written` leaving its part files in `staging`; `options`
+  (exports/producer_options.py) carry the signing keys and transcript settings the door read.
+  Inside `compliance-all` it is called with `export_id=None`: a bundle holds nothing
+  run-specific.
 
 Adding a format changes nothing in this package:
 - a framework catalog `<name>.yaml` in KEEPTRUSTS_FRAMEWORKS_DIR is the format

@@ -14,6 +14,7 @@ from keeptrusts_pipelines.evidence.code_version import GENERATOR, code_version, 
 from keeptrusts_pipelines.evidence.pdf_signing import sign_pdf
 from keeptrusts_pipelines.exports.engine import Written
 from keeptrusts_pipelines.exports.formats import FRAMEWORK_PREFIX
+from keeptrusts_pipelines.exports.producer_options import ProducerOptions
 from keeptrusts_pipelines.exports.redaction import Redaction
 from keeptrusts_pipelines.lake.files import sha256_of
 from keeptrusts_pipelines.lake.layout import LakeLayout
@@ -33,16 +34,19 @@ def write_pdf_report(
     export_id: str | None,
     started: datetime,
     redaction: Redaction | None = None,
+    options: ProducerOptions | None = None,
 ) -> Written:
     """The PDF report, redacted by `redaction` (None: raw content, as asked). Standalone it
-    says which export it is and when it was made, and is signed when a key is configured;
+    says which export it is and when it was made, and is signed when `options` give a key;
     inside a bundle (`export_id` None) it holds nothing run-specific."""
+    options = options or ProducerOptions()
     part = staging / PART
     with open_scope(request, layout, started) as scope:
-        stamp = Stamp(export_id, started) if export_id is not None else None
+        signed = options.pdf_signing_key is not None
+        stamp = Stamp(export_id, started, signed) if export_id is not None else None
         summary = write_report_pdf(scope, part, stamp, redaction)
-        if export_id is not None:
-            sign_pdf(part)  # PAdES, when a signing key is configured
+        if stamp is not None and signed:
+            sign_pdf(part, options.pdf_signing_key, options.pdf_signing_cert)  # PAdES
         records = summary["key_metrics"]["events"]
         return Written([part], [sha256_of(part)], records, scope.partitions, scope.warnings)
 
@@ -54,6 +58,7 @@ def write_framework_report(
     export_id: str | None,
     started: datetime,
     redaction: Redaction | None = None,
+    options: ProducerOptions | None = None,
 ) -> Written:
     """`compliance-<framework>`: the catalog's controls evaluated over the window, as JSON."""
     part = staging / PART

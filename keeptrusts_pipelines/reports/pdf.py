@@ -20,7 +20,6 @@ from pathlib import Path
 import jinja2
 import weasyprint
 
-from keeptrusts_pipelines.evidence.pdf_signing import signing_key_path
 from keeptrusts_pipelines.exports.redaction import Redaction
 from keeptrusts_pipelines.model.export_request import rfc3339
 from keeptrusts_pipelines.reports import charts
@@ -48,6 +47,7 @@ class Stamp:
 
     export_id: str
     generated_at: datetime
+    signed: bool = False  # the export signs the file once written (PAdES)
 
 
 def environment() -> jinja2.Environment:
@@ -110,7 +110,7 @@ def write_report_pdf(
             redaction_statement=redaction.statement() if redaction else None,
             export_id=stamp.export_id if stamp else None,
             # A standalone report is signed by the export when a key is set; a bundle's is not.
-            signed=stamp is not None and signing_key_path() is not None,
+            signed=stamp is not None and stamp.signed,
             generated_at=stamped.isoformat().replace("+00:00", "Z") if stamp else None,
             stamped_at=stamped.strftime("%Y-%m-%dT%H:%M:%SZ"),
             lake_hash=lake_hash(scope),

@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import itertools
 import multiprocessing
-import os
 from collections.abc import Iterator
 from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field, replace
@@ -25,8 +24,8 @@ import polars as pl
 import weasyprint
 from markupsafe import Markup
 
-from keeptrusts_pipelines.errors import ConfigurationError
 from keeptrusts_pipelines.exports.engine import Written, shown_filters
+from keeptrusts_pipelines.exports.producer_options import ProducerOptions
 from keeptrusts_pipelines.exports.reader import export_rows, plan_export
 from keeptrusts_pipelines.exports.redaction import Redaction
 from keeptrusts_pipelines.exports.writers import shape
@@ -51,26 +50,6 @@ BATCH_ROWS = 20_000
 QUEUED_PER_WORKER = 2
 # A conversation's heading carries this id, followed by its number: its page is read from it.
 ANCHOR = "conversation-"
-
-
-def volume_conversations() -> int:
-    """`KEEPTRUSTS_TRANSCRIPT_VOLUME_CONVERSATIONS` (200): conversations per PDF volume."""
-    return _whole_number("KEEPTRUSTS_TRANSCRIPT_VOLUME_CONVERSATIONS", DEFAULT_VOLUME_CONVERSATIONS)
-
-
-def transcript_workers() -> int:
-    """`KEEPTRUSTS_TRANSCRIPT_WORKERS` (the CPUs this process may use): volumes rendered at
-    once, each in its own process (about 300 MB each)."""
-    return _whole_number("KEEPTRUSTS_TRANSCRIPT_WORKERS", len(os.sched_getaffinity(0)))
-
-
-def _whole_number(name: str, default: int) -> int:
-    text = os.environ.get(name, "")
-    if not text:
-        return default
-    if not text.isdigit() or int(text) < 1:
-        raise ConfigurationError(f"{name}={text!r}: use a whole number, at least 1")
-    return int(text)
 
 
 @dataclass(frozen=True)
@@ -117,6 +96,7 @@ def write_transcripts(
     export_id: str,
     started: datetime,
     redaction: Redaction | None = None,
+    options: ProducerOptions | None = None,
 ) -> Written:
     """One PDF per volume of conversations in `staging`; records are the turns, redacted by
     `redaction` (None: raw content), so each user appears under one alias throughout.
@@ -128,13 +108,14 @@ def write_transcripts(
     plan = plan_export(turns_request, layout, started)
     frames = list(export_rows(turns_request, plan, staging))
     total = sum(_conversation_count(frame) for frame in frames)
-    per_volume = volume_conversations()
+    options = options or ProducerOptions()
+    per_volume = options.volume_conversations
     volumes = max(1, -(-total // per_volume))
     cover = _cover(request, Stamp(export_id, started), redaction, volumes, total)
     parts = [staging / f"part-{number:04d}" for number in range(1, volumes + 1)]
     index: list[IndexEntry] = []
     records = 0
-    with _Press(cover, parts) as press:
+    with _Press(cover, parts, options.transcript_workers) as press:
         volumes_in_order = _volumes(frames, per_volume, redaction)
         first = next(volumes_in_order)
         for volume in itertools.chain([first], volumes_in_order):
@@ -216,9 +197,9 @@ class _Press:
     """Renders volumes 2…N as they come, in a pool of processes, then volume 1 with the
     index. A transcript of one volume is rendered here, without a pool."""
 
-    def __init__(self, cover: Cover, parts: list[Path]) -> None:
+    def __init__(self, cover: Cover, parts: list[Path], workers: int) -> None:
         self.cover, self.parts = cover, parts
-        self.workers = min(transcript_workers(), len(parts))
+        self.workers = min(workers, len(parts))
         self.pool: ProcessPoolExecutor | None = None
         self.pending: set[Future] = set()
         self.pages: dict[int, int] = {}

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import dagster as dg
 
-from keeptrusts_pipelines.custody.checkpoints import write_checkpoint
 from keeptrusts_pipelines.custody.export_entries import ExportEntries
 from keeptrusts_pipelines.defs.assets.lake import config_versions, decision_events, escalations
 from keeptrusts_pipelines.defs.partitions import EVIDENCE_PARTITIONS
@@ -20,6 +19,7 @@ from keeptrusts_pipelines.defs.resources import (
     CustodyResource,
     DeliveryResource,
     EvidenceResource,
+    ExportsResource,
     LakeResource,
 )
 from keeptrusts_pipelines.delivery.s3 import deliver
@@ -164,6 +164,7 @@ def _bundle_asset(period: str) -> dg.AssetsDefinition:
         lake: LakeResource,
         evidence: EvidenceResource,
         custody: CustodyResource,
+        exports: ExportsResource,
     ) -> dg.MaterializeResult:
         window = context.partition_time_window
         export_id = evidence_id(period, context.partition_key)
@@ -185,6 +186,8 @@ def _bundle_asset(period: str) -> dg.AssetsDefinition:
                 lake.layout(),
                 evidence.path(),
                 export_id=export_id,
+                redaction=exports.redaction(),
+                options=exports.producer_options(),
                 provenance={
                     "run_id": context.run.run_id,
                     "custody_ledger_head": entries.head(),
@@ -201,7 +204,7 @@ def _bundle_asset(period: str) -> dg.AssetsDefinition:
         if superseded:
             statement, _ = read_provenance(Path(result.provenance), None)
             statement["predicate"]["supersedes"] = superseded
-            write_provenance(artifact, statement)
+            write_provenance(artifact, statement, exports.producer_options().signing_key)
         entries.completed(result.sha256, {"records": result.records, "bytes": result.bytes})
         checked = verify(artifact, None, lake.layout())
         return dg.MaterializeResult(
@@ -290,7 +293,7 @@ def _delivery_asset(period: str, bundle: dg.AssetsDefinition) -> dg.AssetsDefini
         )
         # The head, delivered beside the bundle, anchors the ledger out of reach of whoever
         # can edit its database; a re-delivery of the same bytes sends no new checkpoint.
-        checkpoint = write_checkpoint(ledger)
+        checkpoint = custody.checkpoint(ledger)
         anchor = None
         if delivered.created and checkpoint is not None:
             anchor = deliver(
