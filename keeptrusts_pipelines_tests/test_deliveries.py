@@ -12,6 +12,7 @@ from keeptrusts_pipelines.cli.app import app
 from keeptrusts_pipelines.defs.schedules import delivery_schedules
 from keeptrusts_pipelines.errors import ConfigurationError
 from keeptrusts_pipelines.exports.deliveries import load_deliveries
+from keeptrusts_pipelines.settings import deliveries_file
 
 runner = CliRunner()
 MADRID = ZoneInfo("Europe/Madrid")
@@ -47,7 +48,7 @@ def test_kt_export_schedule_adds_lists_and_deletes(keeptrusts_home: Path) -> Non
         ).exit_code
         == 0
     )
-    assert load_deliveries() == []
+    assert load_deliveries(deliveries_file()) == []
 
 
 @pytest.mark.parametrize(

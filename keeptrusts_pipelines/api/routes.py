@@ -327,9 +327,9 @@ def _schedule_view(delivery) -> dict:
 
 
 def _deliveries_file(door: Door) -> Path:
-    from keeptrusts_pipelines.exports.deliveries import deliveries_path
+    from keeptrusts_pipelines.settings import deliveries_file
 
-    return deliveries_path()
+    return deliveries_file(door.home)
 
 
 Admin = Annotated[Token, Depends(requires("schedules"))]

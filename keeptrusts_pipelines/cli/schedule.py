@@ -78,9 +78,9 @@ def add(
         INTERVAL_CRONS,
         add_delivery,
         check_cron,
-        deliveries_path,
         parse_entry,
     )
+    from keeptrusts_pipelines.settings import deliveries_file
 
     if not name or not (cron or interval):
         fail(
@@ -120,9 +120,10 @@ def add(
         raw["s3"] = {"bucket": s3_bucket, "prefix": s3_prefix, "region": s3_region}
     client = _api_client()
     try:
-        delivery = parse_entry(0, raw, deliveries_path())
+        path = deliveries_file()
+        delivery = parse_entry(0, raw, path)
         if client is None:
-            where = str(add_delivery(delivery))
+            where = str(add_delivery(delivery, path))
         else:
             body = {key: raw[key] for key in ("name", "timezone", "filters", "notify")}
             body.update(formats=raw["formats"], cron=cron, interval=interval, window=window)
@@ -154,10 +155,11 @@ def list_deliveries(
 ) -> None:
     """The recurring deliveries with their next run, and any entry set aside, with its error."""
     from keeptrusts_pipelines.exports.deliveries import Problem, parse_entry, read_deliveries
+    from keeptrusts_pipelines.settings import deliveries_file
 
     client = _api_client()
     if client is None:
-        entries, problems = read_deliveries()
+        entries, problems = read_deliveries(deliveries_file())
     else:
         try:
             answer = client.schedules()
@@ -200,6 +202,7 @@ def list_deliveries(
 def delete(name: Annotated[str, typer.Option("--name", help="The delivery to remove.")]) -> None:
     """Remove a recurring delivery."""
     from keeptrusts_pipelines.exports.deliveries import remove_delivery
+    from keeptrusts_pipelines.settings import deliveries_file
 
     client = _api_client()
     if client is not None:
@@ -210,7 +213,7 @@ def delete(name: Annotated[str, typer.Option("--name", help="The delivery to rem
         say(f"[green]✓[/green] Removed {name}; reload the code location (kt ui) to stop it.")
         return
     try:
-        removed = remove_delivery(name)
+        removed = remove_delivery(name, deliveries_file())
     except ConfigurationError as error:
         fail(str(error), code=2)
     if not removed:

@@ -21,6 +21,7 @@ from keeptrusts_pipelines.model.export_runs import (
     export_run_config,
     request_tags,
 )
+from keeptrusts_pipelines.settings import deliveries_file
 
 # Days before yesterday that a tick looks back over for days never brought into the lake
 # (daemon downtime); older gaps are filled with a backfill from the UI.
@@ -148,7 +149,7 @@ def delivery_schedules() -> list[dg.ScheduleDefinition]:
     """One schedule per entry of deliveries.yaml, read when the code location loads; an entry
     that cannot run is set aside (a stopped schedule naming its error), never in the way of the
     rest."""
-    entries, problems = read_deliveries()
+    entries, problems = read_deliveries(deliveries_file())
     schedules = []
     for delivery in entries:
         try:

@@ -11,7 +11,6 @@ once and none overlaps the next.
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
@@ -32,7 +31,6 @@ from keeptrusts_pipelines.model.export_request import (
     request_from_fields,
     rfc3339,
 )
-from keeptrusts_pipelines.settings import keeptrusts_home
 
 WINDOW_DAYS = {"24h": 1, "1d": 1, "7d": 7, "30d": 30, "90d": 90}
 # Calendar intervals, and when they fire: 02:00 on the first day of the next period.
@@ -146,14 +144,6 @@ class Problem:
     error: str
 
 
-def deliveries_path() -> Path:
-    """`KEEPTRUSTS_DELIVERIES_FILE`, else `deliveries.yaml` under KEEPTRUSTS_HOME."""
-    configured = os.environ.get("KEEPTRUSTS_DELIVERIES_FILE")
-    if configured:
-        return Path(configured)
-    return keeptrusts_home() / "deliveries.yaml"
-
-
 def parse_entry(index: int, raw: object, where: Path) -> Delivery:
     """One entry, validated; errors name the entry and the field."""
     label = f"{where}: delivery {index + 1}"
@@ -235,9 +225,9 @@ def parse_entry(index: int, raw: object, where: Path) -> Delivery:
     return delivery
 
 
-def read_deliveries(path: Path | None = None) -> tuple[list[Delivery], list[Problem]]:
-    """The valid deliveries of the file and the entries set aside, each with its error."""
-    path = path or deliveries_path()
+def read_deliveries(path: Path) -> tuple[list[Delivery], list[Problem]]:
+    """The valid deliveries of the file (KEEPTRUSTS_DELIVERIES_FILE at the doors) and the
+    entries set aside, each with its error."""
     if not path.exists():
         return [], []
     try:
@@ -263,7 +253,7 @@ def read_deliveries(path: Path | None = None) -> tuple[list[Delivery], list[Prob
     return entries, problems
 
 
-def load_deliveries(path: Path | None = None) -> list[Delivery]:
+def load_deliveries(path: Path) -> list[Delivery]:
     """The deliveries of the file (none when it does not exist); the first bad entry raises,
     naming the entry and field."""
     entries, problems = read_deliveries(path)
@@ -295,18 +285,16 @@ def _write(raws: list, path: Path) -> Path:
     return path
 
 
-def add_delivery(delivery: Delivery, path: Path | None = None) -> Path:
+def add_delivery(delivery: Delivery, path: Path) -> Path:
     """Append a validated delivery; refused when an entry (valid or not) has its name."""
-    path = path or deliveries_path()
     raws = _raw_entries(path)
     if any(isinstance(raw, dict) and raw.get("name") == delivery.name for raw in raws):
         raise ConfigurationError(f"a delivery named {delivery.name} exists; delete it first")
     return _write([*raws, delivery.as_yaml()], path)
 
 
-def remove_delivery(name: str, path: Path | None = None) -> bool:
+def remove_delivery(name: str, path: Path) -> bool:
     """Remove the entries named `name` (valid or not); whether there was one."""
-    path = path or deliveries_path()
     raws = _raw_entries(path)
     kept = [raw for raw in raws if not (isinstance(raw, dict) and raw.get("name") == name)]
     if len(kept) == len(raws):
