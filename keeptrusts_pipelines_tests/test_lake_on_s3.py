@@ -188,6 +188,11 @@ def test_kt_lake_status_counts_the_s3_lake(
         f"SELECT count(*) FROM read_parquet('{both[0].root / 'decision_events' / '*' / '*.parquet'}')"
     ).fetchall()[0][0]
     assert f'"rows": {events}' in answer.output
+    local = both[0]
+    event_bytes = sum(
+        p.stat().st_size for p in (local.root / "decision_events").glob("*/part-0.parquet")
+    )
+    assert f'"bytes": {event_bytes}' in answer.output
 
 
 def test_retention_deletes_only_the_days_it_names(s3_lake: Lake) -> None:

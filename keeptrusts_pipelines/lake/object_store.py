@@ -138,7 +138,18 @@ class S3Lake:
         pages = self.client.get_paginator("list_objects_v2").paginate(
             Bucket=self.bucket, Prefix=prefix
         )
-        return [item["Key"] for page in pages for item in page.get("Contents", [])]
+        keys = []
+        for page in pages:
+            for item in page.get("Contents", []):
+                keys.append(item["Key"])
+                self._listed_sizes[item["Key"]] = int(item["Size"])
+        return keys
+
+    @cached_property
+    def _listed_sizes(self) -> dict[str, int]:
+        # Sizes the last listing gave: `kt lake status` sums a table's days without a request
+        # per day. A write or delete through this handle forgets its key.
+        return {}
 
     def reachable(self) -> bool:
         try:
@@ -167,6 +178,9 @@ class S3Lake:
         return self.url(self.partition_key(table, day))
 
     def partition_bytes(self, table: str, day: date) -> int:
+        listed = self._listed_sizes.get(self.partition_key(table, day))
+        if listed is not None:
+            return listed
         head = self._head(self.partition_key(table, day))
         if head is None:
             raise FileNotFoundError(self.partition(table, day))
@@ -270,6 +284,7 @@ class S3Lake:
 
     def delete_partition(self, table: str, day: date) -> str | None:
         key = self.partition_key(table, day)
+        self._listed_sizes.pop(key, None)
         if self._head(key) is None:
             return None
         self.client.delete_object(Bucket=self.bucket, Key=key)
@@ -278,6 +293,7 @@ class S3Lake:
     def _write(self, key: str, write: Callable[[Path], None]) -> WrittenFile:
         """`write` makes the file locally; one PUT publishes it, checked by S3 against its
         SHA-256 and conditional on the object being the one seen (or none)."""
+        self._listed_sizes.pop(key, None)
         # The object as it was when this write began: replaced only if still that one.
         current = self._head(key)
         with tempfile.TemporaryDirectory(prefix="kt-lake-") as scratch:
