@@ -12,6 +12,7 @@ from keeptrusts_pipelines.defs.resources import (
     WebhookResource,
 )
 from keeptrusts_pipelines.delivery.destination import destination_path
+from keeptrusts_pipelines.exports.formats import use_format_sources
 from keeptrusts_pipelines.settings import Settings, evidence_root
 from keeptrusts_pipelines.sources.registry import DEFAULT_SOURCE_URL
 
@@ -23,6 +24,8 @@ def build_resources(
     # Values that may carry credentials live only in these fixed resources: no run config
     # holds them and the UI shows none of them.
     settings = settings or Settings.from_environment()
+    # Every process that runs exports builds these first: the registry learns its plug-ins here.
+    use_format_sources(settings.format_sources())
     return {
         "source": EventSourceResource(
             url=settings.source_url or DEFAULT_SOURCE_URL,

@@ -21,6 +21,7 @@ from keeptrusts_pipelines.errors import ConfigurationError
 if TYPE_CHECKING:
     from keeptrusts_pipelines.delivery.s3 import S3Target
     from keeptrusts_pipelines.delivery.s3_access import S3Access
+    from keeptrusts_pipelines.exports.formats import FormatSources
     from keeptrusts_pipelines.exports.producer_options import ProducerOptions
     from keeptrusts_pipelines.exports.redaction import RedactionConfig
 
@@ -448,6 +449,12 @@ class Settings:
         from keeptrusts_pipelines.exports.redaction import RedactionConfig
 
         return RedactionConfig(self.redaction_rules, self.redaction_regions, self.pseudonym_key)
+
+    def format_sources(self) -> FormatSources:
+        """Plug-in format modules and the framework catalogs' folder, for the format registry."""
+        from keeptrusts_pipelines.exports.formats import FormatSources
+
+        return FormatSources(self.formats_modules, self.frameworks_dir)
 
     def producer_options(self) -> ProducerOptions:
         """Signing keys and transcript settings, as the export engine takes them."""

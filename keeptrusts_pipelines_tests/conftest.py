@@ -30,6 +30,15 @@ def pseudonym_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KEEPTRUSTS_PSEUDONYM_KEY", "test-pseudonym-key-0123456789abcdef")
 
 
+@pytest.fixture(autouse=True)
+def packaged_formats_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test starts from the packaged formats: plug-ins and catalogs a door handed the
+    registry in an earlier test (from that test's environment) are not this one's."""
+    from keeptrusts_pipelines.exports import formats
+
+    monkeypatch.setattr(formats, "_sources", formats.FormatSources())
+
+
 @pytest.fixture
 def keeptrusts_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fresh KEEPTRUSTS_HOME (lake, Dagster home) for one test; demo source unless changed."""

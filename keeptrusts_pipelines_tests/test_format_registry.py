@@ -25,6 +25,7 @@ from keeptrusts_pipelines.exports.formats import (
     format_named,
     register_format,
 )
+from keeptrusts_pipelines.settings import Settings
 from keeptrusts_pipelines_tests.lakes import demo_lake
 
 KT = str(Path(sys.executable).with_name("kt"))
@@ -195,6 +196,8 @@ def plugged_here(plugged: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pat
     monkeypatch.syspath_prepend(str(plugged.parent / "plugins"))
     monkeypatch.setattr(formats, "_REGISTERED", dict(formats._REGISTERED))
     monkeypatch.setattr(formats, "_IMPORTED_MODULES", set(formats._IMPORTED_MODULES))
+    # As a door starting in the fixture's environment hands them over.
+    formats.use_format_sources(Settings.from_environment().format_sources())
     yield plugged
     sys.modules.pop(PLUGIN, None)
 
@@ -241,7 +244,7 @@ def test_a_plugin_that_cannot_load_is_named_in_one_line(
         ("kt_broken_plugin", "SyntaxError"),
         ("kt_missing_plugin", "ModuleNotFoundError"),
     ):
-        monkeypatch.setenv("KEEPTRUSTS_FORMATS_MODULES", module)
+        formats.use_format_sources(formats.FormatSources(modules=(module,)))
         with pytest.raises(ConfigurationError) as failed:
             format_named("csv")
         message = str(failed.value)

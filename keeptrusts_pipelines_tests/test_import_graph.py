@@ -172,3 +172,85 @@ def test_nothing_below_the_service_layer_imports_dagster_typer_or_rich() -> None
             if root in FRONT_DOOR_LIBRARIES or root.startswith("dagster_"):
                 offending.append(f"{module} imports {name}")
     assert not offending, "; ".join(sorted(offending))
+
+
+# --- the engine reads no environment variable ---------------------------------------------
+
+# The engine: everything the front doors call with settings they read once
+# (Settings.from_environment at the CLI's start, in the Dagster resources, in the API).
+ENGINE_PACKAGES = (
+    "exports",
+    "lake",
+    "reports",
+    "evidence",
+    "custody",
+    "delivery",
+    "sources",
+    "model",
+)
+SETTINGS_MODULE = f"{NAME}.settings"
+# weasyprint takes a PDF's dates only from SOURCE_DATE_EPOCH: reports.pdf sets it around a
+# render (and restores it) so the same report gives the same bytes. A write, for a library.
+EXEMPT = {(f"{NAME}.reports.pdf", "SOURCE_DATE_EPOCH")}
+
+
+def environment_reads(source: str) -> list[tuple[int, str]]:
+    """(line, what) of every `os.environ`, `os.getenv`, `environ[...]` or `from os import
+    environ/getenv` in `source`."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Attribute) and node.attr in ("environ", "getenv", "environb"):
+            if isinstance(node.value, ast.Name) and node.value.id == "os":
+                found.append((node.lineno, f"os.{node.attr}"))
+        elif isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name):
+            if node.value.id == "environ":
+                found.append((node.lineno, "environ[...]"))
+        elif isinstance(node, ast.ImportFrom) and node.module == "os":
+            for alias in node.names:
+                if alias.name in ("environ", "getenv", "environb"):
+                    found.append((node.lineno, f"from os import {alias.name}"))
+    return found
+
+
+def engine_modules() -> list[str]:
+    return [
+        module
+        for module in MODULES
+        if module.split(".")[1:2] and module.split(".")[1] in ENGINE_PACKAGES
+    ]
+
+
+def test_the_environment_finder_sees_each_way_of_reading_it() -> None:
+    source = (
+        "import os\nfrom os import environ, getenv\n"
+        "a = os.environ.get('A')\nb = os.getenv('B')\nc = environ['C']\nd = 'os.environ'\n"
+    )
+    assert sorted(environment_reads(source)) == [
+        (2, "from os import environ"),
+        (2, "from os import getenv"),
+        (3, "os.environ"),
+        (4, "os.getenv"),
+        (5, "environ[...]"),
+    ]
+
+
+def test_the_engine_reads_no_environment_variable_nor_the_settings_module() -> None:
+    assert {m.split(".")[1] for m in engine_modules()} == set(ENGINE_PACKAGES)
+    offending = []
+    for module in engine_modules():
+        lines = MODULES[module].read_text(encoding="utf-8").splitlines()
+        for line, what in environment_reads("\n".join(lines)):
+            if not any(module == name and word in lines[line - 1] for name, word in EXEMPT):
+                offending.append(f"{module}:{line} reads {what}")
+        imported = imported_names(module, module_level_only=False, type_checking_too=True)
+        if any(_own_module(name) == SETTINGS_MODULE for name in imported):
+            offending.append(f"{module} imports {SETTINGS_MODULE}")
+    assert not offending, "; ".join(sorted(offending))
+
+
+def test_the_one_exemption_is_still_needed() -> None:
+    # If reports.pdf stops setting SOURCE_DATE_EPOCH, the exemption goes too.
+    for module, word in EXEMPT:
+        lines = MODULES[module].read_text(encoding="utf-8").splitlines()
+        reads = environment_reads("\n".join(lines))
+        assert reads and all(word in lines[line - 1] for line, _ in reads)

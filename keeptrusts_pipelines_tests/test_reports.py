@@ -13,6 +13,7 @@ import pytest
 from pypdf import PdfReader
 
 from keeptrusts_pipelines.exports.engine import run_export
+from keeptrusts_pipelines.exports.formats import use_format_sources
 from keeptrusts_pipelines.lake.layout import LakeLayout
 from keeptrusts_pipelines.model.export_request import ExportRequest, Filters, build_window
 from keeptrusts_pipelines.settings import Settings
@@ -155,6 +156,7 @@ def test_a_framework_is_added_as_yaml_and_sql(
         "SELECT count(*) FILTER (WHERE action = 'block') AS blocked FROM events\n"
     )
     monkeypatch.setenv("KEEPTRUSTS_FRAMEWORKS_DIR", str(catalogs))
+    use_format_sources(Settings.from_environment().format_sources())  # as a door starting now
     result = export(lake, tmp_path, "compliance-soc2")
     assert Path(result.artifact).name == "kt_2026-03-01_to_2026-03-03_compliance-soc2.json"
     blocked = duckdb.sql(

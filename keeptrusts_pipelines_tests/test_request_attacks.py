@@ -17,6 +17,7 @@ from keeptrusts_pipelines.defs.instance import local_instance
 from keeptrusts_pipelines.defs.jobs import export_job
 from keeptrusts_pipelines.defs.sensors import export_inbox_sensor
 from keeptrusts_pipelines.errors import ExportRequestError
+from keeptrusts_pipelines.exports.formats import use_format_sources
 from keeptrusts_pipelines.exports.inbox import LocalInbox, S3Inbox
 from keeptrusts_pipelines.model.export_request import (
     ExportRequest,
@@ -24,6 +25,7 @@ from keeptrusts_pipelines.model.export_request import (
     request_from_fields,
     validate,
 )
+from keeptrusts_pipelines.settings import Settings
 from keeptrusts_pipelines_tests.lakes import demo_lake
 
 NOW = datetime(2026, 5, 10, 12, 0, tzinfo=UTC)
@@ -112,6 +114,7 @@ def test_a_compliance_format_without_a_catalog_is_refused_at_once(
     catalogs.mkdir()
     (catalogs / "nope.yaml").write_text("title: Nope\ncontrols: []\n")
     monkeypatch.setenv("KEEPTRUSTS_FRAMEWORKS_DIR", str(catalogs))
+    use_format_sources(Settings.from_environment().format_sources())  # as a door starting now
     assert validate(ExportRequest(window=window, format="compliance-nope")).format == (
         "compliance-nope"
     )

@@ -22,6 +22,7 @@ from keeptrusts_pipelines.api.settings import ServeSettings
 from keeptrusts_pipelines.api.tokens import TokenError, TokenStore
 from keeptrusts_pipelines.custody.ledger import CustodyLedger, LedgerError
 from keeptrusts_pipelines.errors import ConfigurationError, ExportRequestError, KeeptrustsError
+from keeptrusts_pipelines.exports.formats import use_format_sources
 from keeptrusts_pipelines.service.jobs import NoSuchExport
 from keeptrusts_pipelines.settings import Settings, custody_url, dagster_url, lake_url
 
@@ -106,6 +107,7 @@ def create_app(
     KEEPTRUSTS_DAGSTER_URL (its run queue and launcher: a pod per run on Kubernetes), else the
     local Dagster instance."""
     shared = Settings.from_environment()
+    use_format_sources(shared.format_sources())
     home = home or shared.home
     settings = settings or ServeSettings.from_environment()
     if runs is None and dagster_url():

@@ -33,6 +33,21 @@ COMMANDS = {
 }
 
 
+def _use_format_sources() -> None:
+    """Hand the format registry the plug-ins and catalogs this environment names, before a
+    command loads: its help lists the formats."""
+    from keeptrusts_pipelines.errors import ConfigurationError
+    from keeptrusts_pipelines.exports.formats import FormatSources, use_format_sources
+    from keeptrusts_pipelines.settings import formats_modules, frameworks_dir
+
+    try:
+        use_format_sources(FormatSources(formats_modules(), frameworks_dir()))
+    except ConfigurationError as error:
+        from keeptrusts_pipelines.cli.output import fail
+
+        fail(str(error), code=2)
+
+
 def _load(name: str, entry: Entry) -> Any:
     """The click command of one entry, built by typer as if it were registered up front."""
     module = importlib.import_module(f"keeptrusts_pipelines.cli.{entry.module}")
@@ -54,7 +69,10 @@ class LazyCommands(TyperGroup):
 
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
         entry = COMMANDS.get(cmd_name)
-        return _load(cmd_name, entry) if entry else None
+        if entry is None:
+            return None
+        _use_format_sources()
+        return _load(cmd_name, entry)
 
     def invoke(self, ctx: Any) -> Any:
         # An error the project raises on purpose (a setting, a URL) is one line wherever it

@@ -24,12 +24,13 @@ Adding a format changes nothing in this package:
   the Python path) calls `register_format(ExportFormat(...))` when imported. It is imported
   whenever formats are looked up, by every process that runs exports, so it keeps its heavy
   imports inside its producer.
+Both are read by the front doors (`kt`, the code location, the API) as they start, which hand
+them here with `use_format_sources`; this module reads no environment variable.
 """
 
 from __future__ import annotations
 
 import importlib
-import os
 import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
@@ -100,6 +101,24 @@ _REGISTERED: dict[str, ExportFormat] = {}
 _IMPORTED_MODULES: set[str] = set()
 
 
+@dataclass(frozen=True)
+class FormatSources:
+    """Where formats beyond the packaged ones come from: plug-in modules (each registers its
+    formats as it loads) and a folder of framework catalogs."""
+
+    modules: tuple[str, ...] = ()
+    frameworks_dir: Path | None = None
+
+
+_sources = FormatSources()
+
+
+def use_format_sources(sources: FormatSources) -> None:
+    """Look formats up in `sources` from now on; a door calls it once, as it starts."""
+    global _sources
+    _sources = sources
+
+
 def _shown(text: str) -> str:
     """A value as an error repeats it: quoted, cut short."""
     return repr(text) if len(text) <= 60 else f"{text[:57]!r}…"
@@ -142,9 +161,8 @@ def register_format(entry: ExportFormat) -> ExportFormat:
 def _import_plugins() -> None:
     """Import the modules of KEEPTRUSTS_FORMATS_MODULES not imported yet (each registers its
     formats as it loads)."""
-    for module_name in os.environ.get(FORMATS_MODULES_VARIABLE, "").split(","):
-        module_name = module_name.strip()
-        if not module_name or module_name in _IMPORTED_MODULES:
+    for module_name in _sources.modules:
+        if module_name in _IMPORTED_MODULES:
             continue
         # Marked first: a plug-in that looks formats up while it loads must not load again.
         _IMPORTED_MODULES.add(module_name)
@@ -165,8 +183,8 @@ def catalog_paths() -> dict[str, Path]:
     """Every framework catalog by name: the packaged ones, then those of
     KEEPTRUSTS_FRAMEWORKS_DIR (one there replaces a packaged one of the same name)."""
     folders = [PACKAGED_CATALOGS]
-    if os.environ.get(FRAMEWORKS_DIR_VARIABLE):
-        folders.append(Path(os.environ[FRAMEWORKS_DIR_VARIABLE]))
+    if _sources.frameworks_dir is not None:
+        folders.append(_sources.frameworks_dir)
     return {path.stem: path for folder in folders for path in sorted(folder.glob("*.yaml"))}
 
 
