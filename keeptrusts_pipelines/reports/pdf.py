@@ -149,6 +149,9 @@ def write_pdfa(html: str, target: Path, moment: datetime, **options) -> None:
 def fonts_dated(moment: datetime) -> Iterator[None]:
     """Embedded font subsets carry a modification time; fontTools takes it from
     SOURCE_DATE_EPOCH when set, from the clock otherwise."""
+    # The one place below the doors that touches the environment, and it writes, not reads a
+    # setting: fontTools offers no other way to pin the date, and without it the same report
+    # would not give the same bytes. The previous value is put back.
     previous = os.environ.get("SOURCE_DATE_EPOCH")
     os.environ["SOURCE_DATE_EPOCH"] = str(int(moment.timestamp()))
     try:
