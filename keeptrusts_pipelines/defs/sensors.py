@@ -1,6 +1,5 @@
 """Sensors: export request files become runs; finished exports notify a webhook."""
 
-import os
 import warnings
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,7 +22,7 @@ from keeptrusts_pipelines.defs.resources import (
     WebhookResource,
 )
 from keeptrusts_pipelines.delivery.webhook import notify
-from keeptrusts_pipelines.errors import ConfigurationError, ExportRequestError, KeeptrustsError
+from keeptrusts_pipelines.errors import ExportRequestError, KeeptrustsError
 from keeptrusts_pipelines.exports.folder import BrokenRecord, ExportFolder
 from keeptrusts_pipelines.exports.inbox import (
     REJECTED,
@@ -46,7 +45,7 @@ from keeptrusts_pipelines.model.export_runs import (
     run_actor,
     window_of_tags,
 )
-from keeptrusts_pipelines.settings import exports_root, requests_root
+from keeptrusts_pipelines.settings import Settings, exports_root, requests_root
 
 # Dagster's run status sensors pass its own beta `owners` parameter on; the warning is not ours.
 warnings.filterwarnings(
@@ -56,13 +55,11 @@ warnings.filterwarnings(
 
 def inboxes() -> list[RequestInbox]:
     """KEEPTRUSTS_HOME/requests/, and the S3 prefix of KEEPTRUSTS_REQUESTS_S3_URL when set."""
-    found: list[RequestInbox] = [LocalInbox(requests_root())]
-    url = os.environ.get("KEEPTRUSTS_REQUESTS_S3_URL")
-    if url:
-        parsed = urlparse(url)
-        if parsed.scheme != "s3" or not parsed.netloc:
-            raise ConfigurationError(f"KEEPTRUSTS_REQUESTS_S3_URL={url!r}: use s3://bucket/prefix")
-        client = boto3.client("s3", endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None)
+    settings = Settings.from_environment()
+    found: list[RequestInbox] = [LocalInbox(requests_root(settings.home))]
+    if settings.requests_s3_url:
+        parsed = urlparse(settings.requests_s3_url)
+        client = boto3.client("s3", endpoint_url=settings.aws_endpoint_url)
         found.append(S3Inbox(client, parsed.netloc, parsed.path))
     return found
 
