@@ -12,11 +12,11 @@ from keeptrusts_pipelines.cli.export import submit, wait_for
 from keeptrusts_pipelines.cli.lake import ingest_days, parse_day, yesterday
 from keeptrusts_pipelines.cli.output import console, fail, say
 from keeptrusts_pipelines.errors import KeeptrustsError
-from keeptrusts_pipelines.lake.layout import LakeLayout
+from keeptrusts_pipelines.lake.location import open_lake
 from keeptrusts_pipelines.model.export_request import ExportRequest, build_window
 from keeptrusts_pipelines.settings import (
-    lake_root,
     lake_start_date,
+    lake_url,
     save_lake_start_date,
     settings_path,
 )
@@ -109,7 +109,7 @@ def quarterly_evidence(first: date, last: date) -> None:
         )
     if not run.success or run.bundle is None:
         fail(f"the {label} evidence bundle failed (run {run.run_id}): {run.error}")
-    checked = verify(Path(run.bundle), None, LakeLayout(lake_root()))
+    checked = verify(Path(run.bundle), None, open_lake(lake_url()))
     if not checked.ok:
         fail(f"kt verify {run.bundle}: " + "; ".join(str(f) for f in checked.findings))
     say(f"✓ Evidence bundle of {label} ({start} → {end}), built by quarterly_evidence_bundle")

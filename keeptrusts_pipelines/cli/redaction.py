@@ -30,11 +30,11 @@ def reveal_command(
     from keeptrusts_pipelines.exports.lifecycle import record_of
     from keeptrusts_pipelines.exports.pseudonyms import parse_marker
     from keeptrusts_pipelines.exports.reveal import RevealError, reveal
-    from keeptrusts_pipelines.lake.layout import LakeLayout
+    from keeptrusts_pipelines.lake.location import open_lake
     from keeptrusts_pipelines.settings import (
         custody_url,
         exports_root,
-        lake_root,
+        lake_url,
         pseudonym_key,
         redaction_rules_path,
     )
@@ -58,7 +58,7 @@ def reveal_command(
     if record is None or record.status != "completed":
         fail(f"{export_id}: no completed export has this id (kt export list)")
     try:
-        found = reveal(alias, record, LakeLayout(lake_root()), key, rules)
+        found = reveal(alias, record, open_lake(lake_url()), key, rules)
     except RevealError as error:
         fail(escape(f"{export_id}: {error}"))
     except Exception as error:  # one line, never a traceback; the message may quote data

@@ -16,7 +16,7 @@ import polars as pl
 from keeptrusts_pipelines.errors import KeeptrustsError
 from keeptrusts_pipelines.exports.pseudonyms import PseudonymKey, parse_marker
 from keeptrusts_pipelines.exports.redaction import load_policy
-from keeptrusts_pipelines.lake.layout import LakeLayout
+from keeptrusts_pipelines.lake.layout import Lake
 from keeptrusts_pipelines.model.records import ExportRecord
 from keeptrusts_pipelines.model.schema import TABLES
 
@@ -41,7 +41,7 @@ class Revealed:
 
 
 def reveal(
-    alias: str, record: ExportRecord, layout: LakeLayout, key: bytes, rules: Path | None = None
+    alias: str, record: ExportRecord, layout: Lake, key: bytes, rules: Path | None = None
 ) -> Revealed | None:
     """The value `alias` stands for in the export whose record is `record`; None if no value
     of its window gets that alias. Raises RevealError when the export cannot be revealed."""
@@ -76,11 +76,12 @@ def reveal(
         time_column = TABLES[table].time_column
         day = start.date()
         while datetime(day.year, day.month, day.day, tzinfo=start.tzinfo) < end:
-            path = layout.partition_file(table, day)
+            present = layout.has_partition(table, day)
+            location = layout.partition(table, day)
             day += timedelta(days=1)
-            if not path.exists():
+            if not present:
                 continue
-            rows = pl.read_parquet(path).filter(
+            rows = pl.read_parquet(location, storage_options=layout.storage_options).filter(
                 (pl.col(time_column) >= start) & (pl.col(time_column) < end)
             )
             redaction.apply(rows, export_type)
