@@ -336,6 +336,7 @@ def test_a_delivery_puts_a_checkpoint_beside_the_bundle(
     from keeptrusts_pipelines.defs.resources import DeliveryResource
     from keeptrusts_pipelines.exports.lifecycle import write_record
     from keeptrusts_pipelines.lake.files import sha256_of
+    from keeptrusts_pipelines.model.records import ExportRecord
 
     s3_client.create_bucket(Bucket="anchors")
     fill(CustodyLedger(custody_url()), 3)
@@ -345,7 +346,7 @@ def test_a_delivery_puts_a_checkpoint_beside_the_bundle(
     write_record(
         keeptrusts_home / "evidence",
         "weekly-2026-03-02",
-        {"artifact": str(archive), "sha256": sha256_of(archive)},
+        ExportRecord.from_json({"artifact": str(archive), "sha256": sha256_of(archive)}),
     )
     bucket = DeliveryResource(bucket="anchors", prefix="kt", endpoint_url=s3_endpoint)
     with dg.instance_for_test() as instance:
