@@ -20,7 +20,6 @@ from keeptrusts_pipelines.defs.resources import (
     LakeResource,
 )
 from keeptrusts_pipelines.errors import KeeptrustsError
-from keeptrusts_pipelines.exports.delivery import deliver_export
 from keeptrusts_pipelines.exports.engine import run_export
 from keeptrusts_pipelines.exports.folder import ExportFolder, check_export_id
 from keeptrusts_pipelines.exports.lifecycle import clear_failure, expire_due, record_failure
@@ -121,6 +120,9 @@ def _export(
     if saved is not None:
         bucket, prefix, region = saved.bucket, saved.prefix, saved.region
     if bucket:
+        # The S3 client loads only for an export that is delivered.
+        from keeptrusts_pipelines.exports.delivery import deliver_export
+
         try:
             target = exports.s3_access().target(bucket, prefix, region)
             delivered = deliver_export(result, exports.path(), export_id, target)

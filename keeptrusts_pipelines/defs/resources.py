@@ -12,18 +12,21 @@ from pydantic import Field
 
 from keeptrusts_pipelines.custody.ledger import CustodyLedger
 from keeptrusts_pipelines.delivery.destination import SavedDestination, load_destination
-from keeptrusts_pipelines.delivery.s3 import S3Target
 from keeptrusts_pipelines.delivery.s3_access import S3Access
 from keeptrusts_pipelines.exports.producer_options import ProducerOptions
-from keeptrusts_pipelines.lake.ingest import DEFAULT_MAX_REJECT_SHARE
 from keeptrusts_pipelines.lake.layout import Lake
 from keeptrusts_pipelines.lake.location import open_lake
-from keeptrusts_pipelines.settings import exports_root, keeptrusts_home
+from keeptrusts_pipelines.settings import (
+    DEFAULT_QUARANTINE_MAX_SHARE,
+    exports_root,
+    keeptrusts_home,
+)
 from keeptrusts_pipelines.sources.batch import EventSource
-from keeptrusts_pipelines.sources.registry import open_source
 
 if TYPE_CHECKING:
+    # Loaded when used: a run of one export needs neither the sources nor an S3 client.
     from keeptrusts_pipelines.custody.checkpoints import Checkpoint
+    from keeptrusts_pipelines.delivery.s3 import S3Target
     from keeptrusts_pipelines.exports.redaction import RedactionConfig
     from keeptrusts_pipelines.settings import Settings
 
@@ -37,6 +40,8 @@ class EventSourceResource(dg.ConfigurableResource):
     )
 
     def open(self) -> EventSource:
+        from keeptrusts_pipelines.sources.registry import open_source
+
         return open_source(self.url, s3_endpoint_url=self.s3_endpoint_url)
 
 
@@ -49,7 +54,7 @@ class LakeResource(dg.ConfigurableResource):
         "through the standard AWS environment (AWS_ENDPOINT_URL, AWS_REGION, credentials)."
     )
     max_reject_share: float = Field(
-        default=DEFAULT_MAX_REJECT_SHARE,
+        default=DEFAULT_QUARANTINE_MAX_SHARE,
         ge=0.0,
         le=1.0,
         description="Share of a day's records that may be quarantined before its check fails.",
@@ -253,6 +258,8 @@ class DeliveryResource(dg.ConfigurableResource):
     def target(self) -> S3Target | None:
         if not self.bucket:
             return None
+        from keeptrusts_pipelines.delivery.s3 import S3Target
+
         return S3Target(
             bucket=self.bucket,
             prefix=self.prefix,

@@ -5,8 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
-import boto3
-
 from keeptrusts_pipelines.errors import ConfigurationError
 from keeptrusts_pipelines.sources.batch import EventSource
 from keeptrusts_pipelines.sources.database import DatabaseSource
@@ -50,6 +48,8 @@ def open_source(url: str, s3_endpoint_url: str | None = None) -> EventSource:
             raise ConfigurationError(
                 f"KEEPTRUSTS_SOURCE_URL: {url!r} names no bucket; use s3://bucket/prefix"
             )
+        import boto3  # only for an S3 source: every run of the code location reads this module
+
         client = boto3.client("s3", endpoint_url=s3_endpoint_url)
         return LandingSource(S3LandingStore(client, parsed.netloc, parsed.path.strip("/")))
     if scheme.startswith(("postgresql", "sqlite")):
