@@ -1,6 +1,7 @@
 """Large exports are zipped while they are written: the parts are deflated as they stream, and
 the archive joined from them is laid out byte for byte as zipfile lays out its archives."""
 
+import hashlib
 import io
 import os
 import random
@@ -180,8 +181,9 @@ def test_a_large_export_is_zipped_as_it_streams_and_joins_to_zipfiles_bytes(
 
     folder = tmp_path / "artifact"
     folder.mkdir()
-    artifact = publish(written, folder, "kt_export", "csv")
+    artifact, sha256 = publish(written, folder, "kt_export", "csv", "")
     assert [p.name for p in folder.iterdir()] == ["kt_export.zip"]
+    assert sha256 == hashlib.sha256(artifact.read_bytes()).hexdigest()  # hashed as joined
     with zipfile.ZipFile(artifact) as archive:
         assert archive.testzip() is None
         assert archive.namelist() == [f"kt_export.part-{n:04d}.csv" for n in range(1, 6)]
@@ -193,7 +195,7 @@ def test_a_large_export_is_zipped_as_it_streams_and_joins_to_zipfiles_bytes(
     output = PartFiles(again, LinesWriter, part_bytes=600_000)
     for batch in frame.iter_slices(1_234):
         output.write(batch)
-    republished = publish(output.close(), again, "kt_export", "csv")
+    republished, _ = publish(output.close(), again, "kt_export", "csv", "")
     assert republished.read_bytes() == artifact.read_bytes()
 
 
@@ -208,8 +210,9 @@ def test_one_part_past_half_full_stays_one_plain_file(tmp_path: Path) -> None:
     assert written == [tmp_path / "part-0001"] and written[0].read_bytes() == content
     folder = tmp_path / "artifact"
     folder.mkdir()
-    artifact = publish(written, folder, "kt_export", "csv")
+    artifact, sha256 = publish(written, folder, "kt_export", "csv", output.hashes[0])
     assert artifact.name == "kt_export.csv" and artifact.read_bytes() == content
+    assert sha256 == hashlib.sha256(content).hexdigest()
 
 
 def test_plain_parts_from_reports_are_deflated_when_published(tmp_path: Path) -> None:
@@ -220,7 +223,7 @@ def test_plain_parts_from_reports_are_deflated_when_published(tmp_path: Path) ->
         plain[-1].write_bytes(content)
     folder = tmp_path / "artifact"
     folder.mkdir()
-    artifact = publish(plain, folder, "transcripts", "pdf")
+    artifact, _ = publish(plain, folder, "transcripts", "pdf", "")
     with zipfile.ZipFile(artifact) as archive:
         assert archive.namelist() == ["transcripts.part-0001.pdf", "transcripts.part-0002.pdf"]
         assert [archive.read(name) for name in archive.namelist()] == contents

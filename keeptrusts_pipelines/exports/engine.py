@@ -24,7 +24,6 @@ from keeptrusts_pipelines.exports.producer_options import ProducerOptions
 from keeptrusts_pipelines.exports.reader import PartitionRead, Plan, export_rows, plan_export
 from keeptrusts_pipelines.exports.redaction import Redaction, RedactionConfig
 from keeptrusts_pipelines.exports.writers import shape, writer_for
-from keeptrusts_pipelines.lake.files import sha256_of
 from keeptrusts_pipelines.lake.layout import LakeLayout
 from keeptrusts_pipelines.model.export_request import ExportRequest, rfc3339, validate
 
@@ -272,11 +271,15 @@ def _run_in(
             entry, request, layout, staging, export_id, started, part_bytes, session, options
         )
         folder.artifacts.mkdir(exist_ok=True)
-        artifact = publish(
-            written.parts, folder.artifacts, artifact_stem(request), artifact_extension(request)
+        # A single part is the artifact, already hashed as it was written; a zip is hashed
+        # as it is joined.
+        artifact, sha256 = publish(
+            written.parts,
+            folder.artifacts,
+            artifact_stem(request),
+            artifact_extension(request),
+            written.hashes[0] if len(written.parts) == 1 else "",
         )
-        # A single part is the artifact, already hashed as it was written; a zip is hashed here.
-        sha256 = written.hashes[0] if len(written.parts) == 1 else sha256_of(artifact)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         folder.discard_if_empty()  # a failed export leaves nothing behind; a retry starts clean

@@ -6,8 +6,10 @@ thread deflates it behind the writer; every later part is deflated by its writer
 rows stream. The zip is then joined from the deflated parts without compressing anything again.
 """
 
+import hashlib
 from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 import polars as pl
 
@@ -108,14 +110,17 @@ class PartFiles:
         return [self.follower.target, *self.paths[1:]]
 
 
-def publish(parts: list[Path], folder: Path, stem: str, extension: str) -> Path:
-    """Move a single part to `stem.extension`, or join several into a reproducible `stem.zip`.
+def publish(
+    parts: list[Path], folder: Path, stem: str, extension: str, single_sha256: str
+) -> tuple[Path, str]:
+    """Move a single part (whose sha256 is `single_sha256`) to `stem.extension`, or join
+    several into a reproducible `stem.zip`, hashed as it is written; (artifact, its sha256).
 
     Parts named `*.zip` are already deflated (one-member zips); others are deflated here."""
     if len(parts) == 1:
         final = folder / f"{stem}.{extension}"
         parts[0].replace(final)
-        return final
+        return final, single_sha256
     final = folder / f"{stem}.zip"
     members = []
     for number, part in enumerate(parts, 1):
@@ -124,6 +129,23 @@ def publish(parts: list[Path], folder: Path, stem: str, extension: str) -> Path:
             deflate_file(part, deflated)
             part = deflated
         members.append((f"{stem}.part-{number:04d}.{extension}", part))
-    with atomic_path(final) as path, path.open("wb") as target:
-        join(members, target)
-    return final
+    with atomic_path(final) as path, path.open("wb") as handle:
+        target = HashedFile(handle)
+        join(members, target)  # type: ignore[arg-type]
+    return final, target.digest.hexdigest()
+
+
+class HashedFile:
+    """Writes through to `handle`, hashing every byte on the way: the archive's sha256
+    without reading it again."""
+
+    def __init__(self, handle: BinaryIO) -> None:
+        self.handle = handle
+        self.digest = hashlib.sha256()
+
+    def write(self, data: bytes) -> int:
+        self.digest.update(data)
+        return self.handle.write(data)
+
+    def tell(self) -> int:
+        return self.handle.tell()
