@@ -7,6 +7,7 @@ queue, and its daemon launches them (the UI shows them as any run).
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -76,6 +77,9 @@ def ui(
     from keeptrusts_pipelines.defs.instance import PROJECT_ROOT, prepare_dagster_home
 
     home = prepare_dagster_home()
+    # Ctrl-C (SIGINT) stops the UI even when kt was started from a script in the background,
+    # where SIGINT arrives ignored: dagster dev inherits the default and shuts down cleanly.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     typer.echo(f"Dagster home: {home}\nOpen http://{host}:{port}")
     command = [
         sys.executable,
