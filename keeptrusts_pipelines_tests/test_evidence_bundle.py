@@ -16,10 +16,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from typer.testing import CliRunner
 
 from keeptrusts_pipelines.cli.app import app
-from keeptrusts_pipelines.exports.engine import run_export
 from keeptrusts_pipelines.lake.layout import LakeLayout
 from keeptrusts_pipelines.model.export_request import ExportRequest, build_window
-from keeptrusts_pipelines.settings import Settings
+from keeptrusts_pipelines_tests.doors import run_export  # as a front door calls it
 from keeptrusts_pipelines_tests.lakes import demo_lake
 
 NOW = datetime(2026, 4, 1, tzinfo=UTC)
@@ -35,15 +34,12 @@ def home(keeptrusts_home: Path) -> Path:
 def bundle(home: Path, export_id: str, when: datetime = NOW):
     window = build_window("2026-03-01", "2026-03-02", None, NOW)
     request = ExportRequest(window=window, format="compliance-all")
-    settings = Settings.from_environment()  # as a front door reads them
     return run_export(
         request,
         LakeLayout(home / "lake"),
         home / "exports",
         export_id=export_id,
         now=lambda: when,
-        redaction=settings.redaction(),
-        options=settings.producer_options(),
     )
 
 
