@@ -74,12 +74,11 @@ def fixed_for_every_run(
 
 
 def delivery_resource(settings: Settings | None = None) -> DeliveryResource:
-    """The evidence bucket of KEEPTRUSTS_EVIDENCE_S3_URL (s3://bucket/prefix), if any."""
+    """The evidence target of KEEPTRUSTS_EVIDENCE_S3_URL (s3://bucket/prefix?region=…), if any."""
     settings = settings or Settings.from_environment()
     if settings.evidence_s3_url is None:
         return DeliveryResource()
-    bucket, _, prefix = settings.evidence_s3_url.removeprefix("s3://").partition("/")
-    return DeliveryResource.for_target(settings.s3_target(bucket, prefix.strip("/")))
+    return DeliveryResource.for_url(settings.evidence_s3_url, settings.s3_access())
 
 
 def build_definitions() -> dg.Definitions:
@@ -96,7 +95,7 @@ def build_definitions() -> dg.Definitions:
     return dg.Definitions.merge(
         lake_definitions(),
         exports_definitions(),
-        evidence_definitions(delivered=delivery.bucket is not None),
+        evidence_definitions(delivered=delivery.url is not None),
         custody_definitions(),
         dg.Definitions(resources=fixed_for_every_run(build_resources(delivery, settings))),
     )

@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING
 from keeptrusts_pipelines.errors import ConfigurationError
 
 if TYPE_CHECKING:
-    from keeptrusts_pipelines.delivery.s3 import S3Target
     from keeptrusts_pipelines.delivery.s3_access import S3Access
     from keeptrusts_pipelines.exports.formats import FormatSources
     from keeptrusts_pipelines.exports.producer_options import ProducerOptions
@@ -256,6 +255,14 @@ def _s3_url(environ: Environment, name: str) -> str | None:
     return text
 
 
+def _target_url(environ: Environment, name: str) -> str | None:
+    """A delivery target's URL (s3://bucket/prefix?region=…), checked as every door checks it."""
+    from keeptrusts_pipelines.delivery.target import parse_target
+
+    text = environ.get(name, "").strip()
+    return parse_target(text, name).url if text else None
+
+
 def event_retention_hours(environ: Environment = os.environ) -> int | None:
     """`KEEPTRUSTS_EVENT_RETENTION_HOURS`; unset, nothing is pruned."""
     return _whole_number(environ, "KEEPTRUSTS_EVENT_RETENTION_HOURS", None, 24, "whole hours")
@@ -430,7 +437,7 @@ class Settings:
             dagster_url=environ.get("KEEPTRUSTS_DAGSTER_URL") or None,
             webhook_url=environ.get("KEEPTRUSTS_WEBHOOK_URL") or None,
             webhook_secret=environ.get("KEEPTRUSTS_WEBHOOK_SECRET") or None,
-            evidence_s3_url=_s3_url(environ, "KEEPTRUSTS_EVIDENCE_S3_URL"),
+            evidence_s3_url=_target_url(environ, "KEEPTRUSTS_EVIDENCE_S3_URL"),
             requests_s3_url=_s3_url(environ, "KEEPTRUSTS_REQUESTS_S3_URL"),
             aws_region=environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or None,
             # boto3's order for S3 clients: the S3-specific endpoint first.
@@ -479,7 +486,3 @@ class Settings:
             lock_mode=self.s3_lock_mode,
             lock_days=self.s3_lock_days,
         )
-
-    def s3_target(self, bucket: str, prefix: str = "", region: str | None = None) -> S3Target:
-        """A delivery target in `bucket` with these settings' endpoint, checksum and Object Lock."""
-        return self.s3_access().target(bucket, prefix, region)

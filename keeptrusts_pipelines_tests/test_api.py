@@ -200,6 +200,30 @@ def test_errors_are_one_json_object_naming_the_field(served) -> None:
     assert "access-control-allow-origin" not in headers
 
 
+@pytest.mark.parametrize(
+    "destination",
+    [
+        {"deliver_to": "file:///etc/passwd"},
+        {"deliver_to": "s3://AKIA:secret@bucket/kt"},
+        {"deliver_to": "s3://bucket/../kt"},
+        {"deliver_to": "s3://a-bucket/kt", "s3_bucket": "b-bucket"},
+        {"s3_bucket": "Bucket_Name"},
+        {"s3_bucket": "a-bucket", "s3_prefix": "../../kt"},
+        {"deliver_to": "s3://a-bucket/kt", "deliver": False},
+    ],
+)
+def test_a_hostile_delivery_target_is_refused_naming_its_field(served, destination) -> None:
+    with client(served, "admin") as api:
+        job = api.post("/v1/exports/jobs", json={**LEGAL_7D, "destination": destination})
+        schedule = api.post(
+            "/v1/exports/schedules",
+            json={"name": "hostile", "interval": "weekly", "formats": ["csv"], **destination},
+        )
+    assert (job.status_code, job.json()["field"]) == (422, "destination"), job.text
+    assert "secret" not in job.text and "secret" not in schedule.text
+    assert schedule.status_code == 422, schedule.text
+
+
 def test_the_access_log_holds_no_query_strings(served) -> None:
     with client(served, "auditor") as api:
         api.get("/v1/audit", params={"actor": "secret-looking-value"})

@@ -348,7 +348,7 @@ def test_a_delivery_puts_a_checkpoint_beside_the_bundle(
         "weekly-2026-03-02",
         ExportRecord.from_json({"artifact": str(archive), "sha256": sha256_of(archive)}),
     )
-    bucket = DeliveryResource(bucket="anchors", prefix="kt", endpoint_url=s3_endpoint)
+    bucket = DeliveryResource(url="s3://anchors/kt", endpoint_url=s3_endpoint)
     with dg.instance_for_test() as instance:
         result = dg.materialize(
             [evidence_deliveries["weekly"]],
@@ -377,7 +377,7 @@ def test_an_ad_hoc_export_delivery_writes_a_checkpoint(
     monkeypatch.setenv("AWS_ENDPOINT_URL", s3_endpoint)
     s3_client.create_bucket(Bucket="adhoc")
     demo_lake(keeptrusts_home / "lake", datetime(2026, 3, 1).date(), 1)
-    request = {"window_from": "2026-03-01", "window_to": "2026-03-01", "s3_bucket": "adhoc"}
+    request = {"window_from": "2026-03-01", "window_to": "2026-03-01", "deliver_to": "s3://adhoc"}
     result = (
         build_definitions()
         .resolve_job_def("export_job")

@@ -118,7 +118,7 @@ def test_delivery_is_once_and_late_data_supersedes_with_both_kept(
     from keeptrusts_pipelines.defs.resources import DeliveryResource
 
     s3_client.create_bucket(Bucket="evidence")
-    bucket = DeliveryResource(bucket="evidence", prefix="kt", endpoint_url=s3_endpoint)
+    bucket = DeliveryResource(url="s3://evidence/kt", endpoint_url=s3_endpoint)
     weekly = [evidence_bundles["weekly"], evidence_deliveries["weekly"]]
     first = materialize(WEEK, *weekly, resources={"delivery": bucket})
     delivered = first.asset_materializations_for_node("weekly_evidence_delivery")[0].metadata

@@ -35,6 +35,7 @@ from keeptrusts_pipelines.model.export_runs import export_run_config
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
 # Options of `kt export create` that are not the request's: delivery, reason, waiting, output.
 CREATE_OWN = {
+    "--deliver-to",
     "--s3-bucket",
     "--s3-prefix",
     "--s3-region",
@@ -43,7 +44,7 @@ CREATE_OWN = {
     "--wait",
     "--json",
 }
-DELIVERY_FIELDS = ["s3_bucket", "s3_prefix", "s3_region", "deliver", "request_sha256"]
+DELIVERY_FIELDS = ["deliver_to", "deliver", "request_sha256"]
 
 
 def _export_command(name: str) -> Any:

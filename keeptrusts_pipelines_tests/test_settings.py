@@ -24,7 +24,7 @@ BAD_VALUES = [
     ("KEEPTRUSTS_TRANSCRIPT_VOLUME_CONVERSATIONS", "0", "use a whole number, at least 1"),
     ("KEEPTRUSTS_VERIFY_MAX_BYTES", "1e9", "use a whole number of bytes, at least 1"),
     ("KEEPTRUSTS_VERIFY_MAX_BYTES", "", "use a whole number of bytes, at least 1"),
-    ("KEEPTRUSTS_EVIDENCE_S3_URL", "https://bucket", "use s3://bucket/prefix"),
+    ("KEEPTRUSTS_EVIDENCE_S3_URL", "https://bucket", "give s3://bucket/prefix"),
     ("KEEPTRUSTS_REQUESTS_S3_URL", "s3://", "use s3://bucket/prefix"),
     ("KEEPTRUSTS_S3_CHECKSUM", "crc32", "use sha256, or none"),
     ("KEEPTRUSTS_S3_OBJECT_LOCK_MODE", "forever", "use GOVERNANCE or COMPLIANCE"),
@@ -77,7 +77,7 @@ def test_settings_are_read_from_the_environment_given(tmp_path: Path) -> None:
     assert settings.pdf_signing_key == settings.signing_key == tmp_path / "key.pem"
     assert settings.verify_max_bytes == DEFAULT_VERIFY_MAX_BYTES
     assert settings.deliveries_file == tmp_path.resolve() / "deliveries.yaml"
-    target = settings.s3_target("evidence", "kt")
+    target = settings.s3_access().target("evidence", "kt")
     assert (target.region, target.endpoint_url) == ("eu-west-1", "http://127.0.0.1:9000")
     assert (target.lock_mode, target.lock_days, target.checksum) == ("COMPLIANCE", 30, "sha256")
 

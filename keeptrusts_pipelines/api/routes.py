@@ -22,11 +22,14 @@ from keeptrusts_pipelines.delivery.destination import (
     remove_destination,
     save_destination,
 )
+from keeptrusts_pipelines.delivery.target import TargetAddress, chosen_target, target_address
 from keeptrusts_pipelines.errors import ConfigurationError, ExportRequestError
 from keeptrusts_pipelines.model.export_request import ExportRequest, request_from_fields, rfc3339
-from keeptrusts_pipelines.service.jobs import STATUSES
+from keeptrusts_pipelines.service.jobs import STATUSES, ExportJobs
 
 router = APIRouter(prefix="/v1")
+# A body's spellings of a delivery target, for its errors.
+TARGET_FIELDS = ("deliver_to", "s3_bucket", "s3_prefix", "s3_region")
 MAX_PAGE = 200
 MAX_REASON = 500
 
@@ -41,10 +44,11 @@ class TimeWindow(BaseModel):
 
 
 class Destination(BaseModel):
-    """Where the artifact goes: a bucket, or `deliver: false` to keep it local; absent, the
-    saved S3 destination."""
+    """Where the artifact goes: a target URL (`s3://bucket/prefix?region=…`) or a bucket, or
+    `deliver: false` to keep it local; absent, the saved S3 destination."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
+    deliver_to: str | None = Field(default=None, max_length=1024)
     s3_bucket: str | None = Field(default=None, max_length=63)
     s3_prefix: str = Field(default="", max_length=512)
     s3_region: str | None = Field(default=None, max_length=32)
@@ -112,20 +116,29 @@ def public_view(view: dict) -> dict:
     return shown
 
 
-def _delivery(door: Door, destination: Destination | None) -> dict[str, object]:
-    jobs_home = door.home
+def _target(
+    url: str | None, bucket: str | None, prefix: str, region: str | None, field: str
+) -> TargetAddress | None:
+    """A body's delivery target, from its URL or its s3_* fields; errors name `field`."""
+    try:
+        return chosen_target(url, bucket, prefix, region, TARGET_FIELDS)
+    except ConfigurationError as error:
+        raise ApiError(422, str(error), field) from None
+
+
+def _delivery(jobs: ExportJobs, destination: Destination | None) -> dict[str, object]:
     if destination is None:
-        saved = load_destination(destination_path(jobs_home))
-        return saved.as_delivery() if saved else {}
-    if destination.s3_bucket and not destination.deliver:
-        raise ApiError(422, "give s3_bucket or deliver: false, not both", "destination")
-    if destination.s3_bucket:
-        return {
-            "s3_bucket": destination.s3_bucket,
-            "s3_prefix": destination.s3_prefix,
-            "s3_region": destination.s3_region,
-        }
-    return {} if destination.deliver else {"deliver": False}
+        return jobs.delivery_for(None)
+    target = _target(
+        destination.deliver_to,
+        destination.s3_bucket,
+        destination.s3_prefix,
+        destination.s3_region,
+        "destination",
+    )
+    if target is not None and not destination.deliver:
+        raise ApiError(422, "give a target or deliver: false, not both", "destination")
+    return jobs.delivery_for(target, keep=not destination.deliver)
 
 
 Reader = Annotated[Token, Depends(requires("exports.read"))]
@@ -148,8 +161,8 @@ def create_export(
             raise ApiError(
                 422, "raw content needs a reason: say why unredacted prompts are needed", "reason"
             )
-    delivery = _delivery(door, body.destination)
     jobs = door.jobs(token)
+    delivery = _delivery(jobs, body.destination)
     export_id = jobs.submit(export_request, delivery)
     if body.raw_content:
         door.ledger.append("raw_requested", export_id, actor=token.actor, detail={"reason": reason})
@@ -309,6 +322,7 @@ class ScheduleBody(BaseModel):
     formats: list[str] = Field(min_length=1, max_length=10)
     timezone: str = Field(default="UTC", max_length=64)
     filters: dict[str, Any] = Field(default_factory=dict)
+    deliver_to: str | None = Field(default=None, max_length=1024)
     s3_bucket: str | None = Field(default=None, max_length=63)
     s3_prefix: str = Field(default="", max_length=512)
     s3_region: str | None = Field(default=None, max_length=32)
@@ -364,8 +378,9 @@ def add_schedule(body: ScheduleBody, request: Request, token: Admin) -> dict:
         raw["cron"] = body.cron
     if body.window:
         raw["window"] = body.window
-    if body.s3_bucket:
-        raw["s3"] = {"bucket": body.s3_bucket, "prefix": body.s3_prefix, "region": body.s3_region}
+    target = _target(body.deliver_to, body.s3_bucket, body.s3_prefix, body.s3_region, "schedule")
+    if target is not None:
+        raw["target"] = target.url
     if not (body.interval or body.cron):
         raise ApiError(422, "give interval (weekly, monthly, quarterly) or cron", "interval")
     try:
@@ -421,7 +436,8 @@ def test_connection(door: Door, body: S3Body) -> dict:
     from keeptrusts_pipelines.delivery.s3 import check_connection, client_for
 
     try:
-        target = door.s3_access.target(body.bucket, body.prefix, body.region)
+        address = target_address("s3", body.bucket, body.prefix, body.region, "bucket")
+        target = door.s3_access.target(address.bucket, address.prefix, address.region)
     except ConfigurationError as error:
         raise ApiError(422, str(error), "bucket") from None
     client = client_for(target)

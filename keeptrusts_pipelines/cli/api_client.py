@@ -20,6 +20,8 @@ from keeptrusts_pipelines.service.jobs import NoSuchExport
 if TYPE_CHECKING:  # httpx loads with the first client: most kt commands speak to no API
     import httpx
 
+    from keeptrusts_pipelines.delivery.target import TargetAddress
+
 TIMEOUT_SECONDS, CONNECT_TIMEOUT_SECONDS = 60.0, 10.0
 PAGE = 200
 
@@ -77,12 +79,10 @@ class ApiExportJobs:
             return ExportRequestError(field, message)
         return KeeptrustsError(message)
 
-    def delivery_for(
-        self, bucket: str | None, prefix: str = "", region: str | None = None, keep: bool = False
-    ) -> dict[str, object]:
+    def delivery_for(self, target: TargetAddress | None, keep: bool = False) -> dict[str, object]:
         """The destination to ask for; none given, the server's saved destination applies."""
-        if bucket:
-            return {"s3_bucket": bucket, "s3_prefix": prefix, "s3_region": region}
+        if target is not None:
+            return {"deliver_to": target.url}
         return {"deliver": False} if keep else {}
 
     def submit(

@@ -19,6 +19,7 @@ from rich.table import Table
 from keeptrusts_pipelines.cli import schedule
 from keeptrusts_pipelines.cli.output import console, emit_json, errors, fail, say
 from keeptrusts_pipelines.cli.request_options import request_options
+from keeptrusts_pipelines.delivery.target import CLI_HELP, chosen_target, location_of
 from keeptrusts_pipelines.errors import ConfigurationError, ExportRequestError, KeeptrustsError
 from keeptrusts_pipelines.model.export_request import ExportRequest
 from keeptrusts_pipelines.service.jobs import (
@@ -174,6 +175,9 @@ def _show(view: dict) -> None:
 @request_options()
 def create(
     request: ExportRequest,
+    deliver_to: Annotated[
+        str | None, typer.Option("--deliver-to", help=CLI_HELP, metavar="URL")
+    ] = None,
     s3_bucket: Annotated[
         str | None, typer.Option("--s3-bucket", help="Deliver the artifact to this bucket.")
     ] = None,
@@ -199,11 +203,13 @@ def create(
     """Start an export job over a window, filtered, in a format; redacted unless --raw-content.
 
     Every filter can be repeated: OR within a filter, AND across filters."""
-    if s3_bucket and no_deliver:
-        fail("--no-deliver: give it or --s3-bucket, not both", code=2)
-    delivery = _run_guarded(
-        lambda: _jobs().delivery_for(s3_bucket, s3_prefix, s3_region, no_deliver)
-    )
+    try:
+        target = chosen_target(deliver_to, s3_bucket, s3_prefix, s3_region)
+    except ConfigurationError as error:
+        fail(str(error), code=2)
+    if target is not None and no_deliver:
+        fail("--no-deliver: give it or a target (--deliver-to, --s3-bucket), not both", code=2)
+    delivery = _run_guarded(lambda: _jobs().delivery_for(target, no_deliver))
     if reason and not request.raw_content:
         fail("--reason: it explains --raw-content; give both or neither", code=2)
     export_id = _run_guarded(lambda: _jobs().submit(request, delivery, reason, wait=wait))
@@ -214,8 +220,8 @@ def create(
         say("[green]✓[/green] Export job created")
         say(f"Job ID: {export_id}")
         say(f"Format: {request.format}")
-        if delivery.get("s3_bucket"):
-            say(f"Delivery: s3://{delivery['s3_bucket']}/{delivery['s3_prefix']}")
+        if delivery.get("deliver_to"):
+            say(f"Delivery: {location_of(str(delivery['deliver_to']))}")
         say(f"Status: {view['status']}")
         say(f"Range: {request.window.describe()}")
         if wait:

@@ -14,6 +14,7 @@ from keeptrusts_pipelines.delivery.destination import (
     remove_destination,
     save_destination,
 )
+from keeptrusts_pipelines.delivery.target import open_target, target_address
 from keeptrusts_pipelines.errors import ConfigurationError
 from keeptrusts_pipelines.model.export_request import rfc3339
 from keeptrusts_pipelines.settings import Settings, keeptrusts_home
@@ -23,14 +24,12 @@ app = typer.Typer(help="S3-compatible storage for evidence delivery.", no_args_i
 
 def _test_connection(bucket: str, prefix: str, region: str | None) -> tuple[list, bool]:
     """Test Connection's steps, and whether all three passed; a bad target exits 2."""
-    # boto3 loads here: the other kt commands start without it.
-    from keeptrusts_pipelines.delivery.s3 import check_connection
-
     try:
-        target = Settings.from_environment().s3_target(bucket, prefix, region)
+        address = target_address("s3", bucket, prefix, region, "--bucket")
+        target = open_target(address, Settings.from_environment().s3_access())
     except ConfigurationError as error:
         fail(str(error), code=2)
-    steps = check_connection(target)
+    steps = target.check()
     return steps, len(steps) == 3 and all(step.ok for step in steps)
 
 

@@ -13,6 +13,7 @@ import typer
 from rich.table import Table
 
 from keeptrusts_pipelines.cli.output import console, emit_json, fail, say
+from keeptrusts_pipelines.delivery.target import CLI_HELP, chosen_target, location_of
 from keeptrusts_pipelines.errors import ConfigurationError, KeeptrustsError
 
 if TYPE_CHECKING:
@@ -60,6 +61,9 @@ def add(
         Many, typer.Option("--format", help="Format(s), repeatable (json, csv, pdf, …).")
     ] = None,
     timezone: Annotated[str, typer.Option("--timezone", help="IANA zone of the cron.")] = "UTC",
+    deliver_to: Annotated[
+        str | None, typer.Option("--deliver-to", help=CLI_HELP, metavar="URL")
+    ] = None,
     s3_bucket: Annotated[str | None, typer.Option("--s3-bucket", help="Bucket.")] = None,
     s3_prefix: Annotated[str, typer.Option("--s3-prefix", help="Key prefix.")] = "",
     s3_region: Annotated[str | None, typer.Option("--s3-region", help="Region.")] = None,
@@ -116,10 +120,11 @@ def add(
         "filters": filters,
         "notify": notify,
     }
-    if s3_bucket:
-        raw["s3"] = {"bucket": s3_bucket, "prefix": s3_prefix, "region": s3_region}
     client = _api_client()
     try:
+        target = chosen_target(deliver_to, s3_bucket, s3_prefix, s3_region)
+        if target is not None:
+            raw["target"] = target.url
         path = deliveries_file()
         delivery = parse_entry(0, raw, path)
         if client is None:
@@ -127,8 +132,8 @@ def add(
         else:
             body = {key: raw[key] for key in ("name", "timezone", "filters", "notify")}
             body.update(formats=raw["formats"], cron=cron, interval=interval, window=window)
-            if s3_bucket:
-                body.update(s3_bucket=s3_bucket, s3_prefix=s3_prefix, s3_region=s3_region)
+            if target is not None:
+                body["deliver_to"] = target.url
             client.add_schedule(body)
             where = client.url
     except ConfigurationError as error:
@@ -143,8 +148,8 @@ def add(
     upcoming = next_run(delivery)
     say(f"Schedule: {delivery.describe_schedule()}")
     say(f"Window: {delivery.describe_window().capitalize()}")
-    if delivery.s3:
-        say(f"Delivery: s3://{delivery.s3.bucket}/{delivery.s3.prefix}")
+    if delivery.target:
+        say(f"Delivery: {location_of(delivery.target)}")
     say(f"Next run: {upcoming:%Y-%m-%d %H:%M %Z}")
     say(f"Saved in {where}; reload the code location (kt ui) to start it.")
 
@@ -188,7 +193,7 @@ def list_deliveries(
                 entry.describe_schedule(),
                 entry.describe_window(),
                 ", ".join(entry.formats),
-                f"s3://{entry.s3.bucket}/{entry.s3.prefix}" if entry.s3 else "local",
+                location_of(entry.target) if entry.target else "local",
                 f"{next_run(entry):%Y-%m-%d %H:%M %Z}",
             )
         console.print(table)

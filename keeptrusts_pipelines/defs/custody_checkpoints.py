@@ -8,7 +8,6 @@ when configured), out of reach of whoever can edit the ledger's database.
 import dagster as dg
 
 from keeptrusts_pipelines.defs.resources import CustodyResource, DeliveryResource
-from keeptrusts_pipelines.delivery.s3 import deliver
 from keeptrusts_pipelines.model.export_runs import KIND_TAG
 
 # Under the bucket's prefix, beside the period folders of evidence.
@@ -31,7 +30,7 @@ def custody_checkpoint(
         return
     target = delivery.target()
     delivered = (
-        deliver(written.path, target, name=f"{CHECKPOINT_FOLDER}/{written.path.name}")
+        target.deliver(written.path, f"{CHECKPOINT_FOLDER}/{written.path.name}")
         if target is not None
         else None
     )

@@ -78,15 +78,15 @@ RequestConfig: Any = create_model(  # type: ignore[call-overload]
 class ExportConfig(RequestConfig):
     """An export request. Windows are dates or RFC 3339 times, ends included."""
 
-    s3_bucket: str | None = Field(
-        default=None, description="Deliver the artifact to this bucket (AWS, MinIO, R2)."
+    deliver_to: str | None = Field(
+        default=None,
+        description="Deliver the artifact to this target: s3://bucket/prefix?region=REGION "
+        "(AWS, MinIO, R2; the region is AWS_REGION's when the URL has none).",
     )
-    s3_prefix: str = Field(default="", description="Key prefix in the bucket.")
-    s3_region: str | None = Field(default=None, description="Bucket region; AWS_REGION if unset.")
     deliver: bool = Field(
         default=True,
-        description="Without s3_bucket: deliver to the destination saved by kt s3 configure, if "
-        "any. False keeps the export local.",
+        description="Without deliver_to: deliver to the destination saved by kt s3 configure, "
+        "if any. False keeps the export local.",
     )
     request_sha256: str | None = Field(
         default=None,

@@ -19,6 +19,7 @@ from keeptrusts_pipelines.defs.resources import (
     ExportsResource,
     LakeResource,
 )
+from keeptrusts_pipelines.delivery.target import open_target, parse_target
 from keeptrusts_pipelines.errors import KeeptrustsError
 from keeptrusts_pipelines.exports.engine import run_export
 from keeptrusts_pipelines.exports.folder import ExportFolder, check_export_id
@@ -82,6 +83,8 @@ def _export(
 
     try:
         request = config.request(started, folder)
+        if config.deliver_to:  # a target that cannot be used fails before anything is written
+            parse_target(config.deliver_to, "deliver_to")
     except KeeptrustsError as error:
         raise fail(str(error)) from None
     context.instance.add_run_tags(
@@ -113,18 +116,18 @@ def _export(
     context.log.info(f"{export_id}: {result.records} records, {result.bytes} bytes")
     delivered = {}
     try:
-        bucket, prefix, region = config.s3_bucket, config.s3_prefix, config.s3_region
-        saved = exports.saved_destination() if config.deliver and not bucket else None
+        url = config.deliver_to
+        saved = exports.saved_destination() if config.deliver and not url else None
     except KeeptrustsError as error:
         raise fail(f"the export is complete but was not delivered: {error}") from None
     if saved is not None:
-        bucket, prefix, region = saved.bucket, saved.prefix, saved.region
-    if bucket:
-        # The S3 client loads only for an export that is delivered.
+        url = saved.address.url
+    if url:
+        # The store's client loads only for an export that is delivered.
         from keeptrusts_pipelines.exports.delivery import deliver_export
 
         try:
-            target = exports.s3_access().target(bucket, prefix, region)
+            target = open_target(url, exports.s3_access(), "deliver_to")
             delivered = deliver_export(result, exports.path(), export_id, target)
         except KeeptrustsError as error:
             raise fail(f"the export is complete but was not delivered: {error}") from None

@@ -13,6 +13,7 @@ from pydantic import Field
 from keeptrusts_pipelines.custody.ledger import CustodyLedger
 from keeptrusts_pipelines.delivery.destination import SavedDestination, load_destination
 from keeptrusts_pipelines.delivery.s3_access import S3Access
+from keeptrusts_pipelines.delivery.target import open_target
 from keeptrusts_pipelines.exports.producer_options import ProducerOptions
 from keeptrusts_pipelines.lake.layout import Lake
 from keeptrusts_pipelines.lake.location import open_lake
@@ -26,7 +27,7 @@ from keeptrusts_pipelines.sources.batch import EventSource
 if TYPE_CHECKING:
     # Loaded when used: a run of one export needs neither the sources nor an S3 client.
     from keeptrusts_pipelines.custody.checkpoints import Checkpoint
-    from keeptrusts_pipelines.delivery.s3 import S3Target
+    from keeptrusts_pipelines.delivery.target import DeliveryTarget
     from keeptrusts_pipelines.exports.redaction import RedactionConfig
     from keeptrusts_pipelines.settings import Settings
 
@@ -231,11 +232,14 @@ class EvidenceResource(dg.ConfigurableResource):
 
 
 class DeliveryResource(dg.ConfigurableResource):
-    """The S3-compatible bucket evidence is delivered to (AWS, MinIO, R2); unset, none is."""
+    """The target evidence is delivered to (S3-compatible: AWS, MinIO, R2); unset, none is."""
 
-    bucket: str | None = Field(default=None, description="Bucket; unset, nothing is delivered.")
-    prefix: str = Field(default="keeptrusts/evidence", description="Key prefix.")
-    region: str | None = Field(default=None, description="Region; AWS_REGION when unset.")
+    url: str | None = Field(
+        default=None,
+        description="s3://bucket/prefix?region=REGION (KEEPTRUSTS_EVIDENCE_S3_URL); unset, "
+        "nothing is delivered.",
+    )
+    region: str | None = Field(default=None, description="Region when the URL has none.")
     endpoint_url: str | None = Field(
         default=None, description="MinIO/R2 endpoint; AWS_ENDPOINT_URL when unset."
     )
@@ -244,28 +248,24 @@ class DeliveryResource(dg.ConfigurableResource):
     object_lock_days: int | None = Field(default=None, description="Retention in days.")
 
     @classmethod
-    def for_target(cls, target: S3Target) -> DeliveryResource:
+    def for_url(cls, url: str, access: S3Access) -> DeliveryResource:
         return cls(
-            bucket=target.bucket,
-            prefix=target.prefix,
-            region=target.region,
-            endpoint_url=target.endpoint_url,
-            checksum=target.checksum,
-            object_lock_mode=target.lock_mode,
-            object_lock_days=target.lock_days,
+            url=url,
+            region=access.region,
+            endpoint_url=access.endpoint_url,
+            checksum=access.checksum,
+            object_lock_mode=access.lock_mode,
+            object_lock_days=access.lock_days,
         )
 
-    def target(self) -> S3Target | None:
-        if not self.bucket:
+    def target(self) -> DeliveryTarget | None:
+        if not self.url:
             return None
-        from keeptrusts_pipelines.delivery.s3 import S3Target
-
-        return S3Target(
-            bucket=self.bucket,
-            prefix=self.prefix,
-            region=self.region,
-            endpoint_url=self.endpoint_url,
-            checksum=self.checksum,
-            lock_mode=self.object_lock_mode,
-            lock_days=self.object_lock_days,
+        access = S3Access(
+            self.region,
+            self.endpoint_url,
+            self.checksum,
+            self.object_lock_mode,
+            self.object_lock_days,
         )
+        return open_target(self.url, access, "KEEPTRUSTS_EVIDENCE_S3_URL")

@@ -89,15 +89,7 @@ evidence_schedules = [_evidence_schedule(period) for period in EVIDENCE_PARTITIO
 
 
 def _delivery_schedule(delivery: Delivery) -> dg.ScheduleDefinition:
-    destination = (
-        {
-            "s3_bucket": delivery.s3.bucket,
-            "s3_prefix": delivery.s3.prefix,
-            "s3_region": delivery.s3.region,
-        }
-        if delivery.s3
-        else None
-    )
+    destination = {"deliver_to": delivery.target} if delivery.target else None
 
     @dg.schedule(
         name=f"delivery_{delivery.name.replace('-', '_')}",

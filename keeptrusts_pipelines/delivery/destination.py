@@ -11,6 +11,7 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from keeptrusts_pipelines.delivery.target import TargetAddress, target_address
 from keeptrusts_pipelines.errors import ConfigurationError
 from keeptrusts_pipelines.lake.files import atomic_path
 
@@ -26,12 +27,12 @@ class SavedDestination:
     tested_at: str | None = None
 
     @property
-    def uri(self) -> str:
-        return f"s3://{self.bucket}/{self.prefix}"
+    def address(self) -> TargetAddress:
+        return target_address("s3", self.bucket, self.prefix, self.region, str(FILE_NAME))
 
-    def as_delivery(self) -> dict[str, object]:
-        """The export run config's delivery fields."""
-        return {"s3_bucket": self.bucket, "s3_prefix": self.prefix, "s3_region": self.region}
+    @property
+    def uri(self) -> str:
+        return self.address.location
 
 
 def destination_path(home: Path) -> Path:
@@ -53,6 +54,7 @@ def load_destination(path: Path) -> SavedDestination | None:
         ) from None
     if not isinstance(destination.bucket, str) or not destination.bucket:
         raise ConfigurationError(f"{path}: names no bucket; run kt s3 configure again")
+    destination.address  # noqa: B018 (checked as a target URL is)
     return destination
 
 

@@ -9,12 +9,9 @@ from pathlib import Path
 
 import requests
 
-from keeptrusts_pipelines.delivery.s3 import (
-    MAX_PRESIGN_SECONDS,
-    DeliveryError,
-    presigned_url,
-)
+from keeptrusts_pipelines.delivery.s3 import MAX_PRESIGN_SECONDS, DeliveryError
 from keeptrusts_pipelines.delivery.s3_access import S3Access
+from keeptrusts_pipelines.delivery.target import open_target, target_address
 from keeptrusts_pipelines.errors import ConfigurationError
 from keeptrusts_pipelines.lake.files import atomic_path
 from keeptrusts_pipelines.model.records import DeliveryRecord
@@ -42,8 +39,8 @@ def link_for(delivery: DeliveryRecord, seconds: int, access: S3Access) -> str:
         bucket, _, key = uri.removeprefix("s3://").partition("/")
     if not bucket or not key:
         raise DeliveryError("the delivery record names no bucket and key; it was not delivered")
-    target = access.target(bucket, "", delivery.region)
-    return presigned_url(target, str(key), seconds)
+    address = target_address("s3", bucket, "", delivery.region, "the delivery record")
+    return open_target(address, access).link(str(key), seconds)
 
 
 def fetch(url: str, output: Path, sha256: str, size: int) -> None:

@@ -21,6 +21,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from keeptrusts_pipelines.delivery.target import Delivered, ProbeStep, TargetAddress
 from keeptrusts_pipelines.errors import ConfigurationError, KeeptrustsError
 
 MULTIPART_THRESHOLD = 64 << 20
@@ -71,15 +72,19 @@ class S3Target:
     def uri(self, key: str) -> str:
         return f"s3://{self.bucket}/{key}"
 
+    # A DeliveryTarget (delivery/target.py):
+    @property
+    def address(self) -> TargetAddress:
+        return TargetAddress("s3", self.bucket, self.prefix, self.region)
 
-@dataclass(frozen=True)
-class Delivered:
-    uri: str
-    key: str
-    version_id: str | None
-    sha256: str
-    checksum: str | None  # the store's own checksum of the object, as it reports it
-    created: bool  # False when an identical object was already there
+    def deliver(self, path: Path, name: str) -> Delivered:
+        return deliver(path, self, name=name)
+
+    def check(self) -> list[ProbeStep]:
+        return check_connection(self)
+
+    def link(self, key: str, seconds: int) -> str:
+        return presigned_url(self, key, seconds)
 
 
 def client_for(target: S3Target) -> Any:
@@ -264,13 +269,6 @@ def presigned_url(target: S3Target, key: str, seconds: int, client: Any | None =
     return client.generate_presigned_url(
         "get_object", Params={"Bucket": target.bucket, "Key": key}, ExpiresIn=seconds
     )
-
-
-@dataclass(frozen=True)
-class ProbeStep:
-    step: str
-    ok: bool
-    detail: str
 
 
 def check_connection(target: S3Target, client: Any | None = None) -> list[ProbeStep]:

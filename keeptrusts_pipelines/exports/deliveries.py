@@ -1,6 +1,7 @@
 """Custom recurring deliveries (`deliveries.yaml`): name, interval or cron, time zone, window,
-formats, filters, S3 target, notify. Validated when read, with errors naming the entry and
-field; an invalid entry is set aside with its error, never in the way of the others.
+formats, filters, delivery target (`target: s3://bucket/prefix?region=…`), notify. Validated
+when read, with errors naming the entry and field; an invalid entry is set aside with its
+error, never in the way of the others.
 
 A calendar interval (weekly, monthly, quarterly) delivers the previous calendar week, month
 or quarter of the delivery's time zone, on the first day of the next. A cron delivery's
@@ -21,6 +22,7 @@ import yaml
 from cron_descriptor import Options, get_description
 from cronsim import CronSim, CronSimError
 
+from keeptrusts_pipelines.delivery.target import parse_target, target_address
 from keeptrusts_pipelines.errors import ConfigurationError, ExportRequestError
 from keeptrusts_pipelines.exports.formats import format_named
 from keeptrusts_pipelines.lake.files import atomic_path
@@ -40,13 +42,6 @@ _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
 
 @dataclass(frozen=True)
-class S3Destination:
-    bucket: str
-    prefix: str = ""
-    region: str | None = None
-
-
-@dataclass(frozen=True)
 class Delivery:
     name: str
     cron: str
@@ -54,7 +49,7 @@ class Delivery:
     formats: tuple[str, ...]
     timezone: str = "UTC"
     filters: dict[str, object] = field(default_factory=dict)
-    s3: S3Destination | None = None
+    target: str | None = None  # a delivery target's URL (delivery/target.py)
     notify: bool = True
     interval: str | None = None
 
@@ -100,7 +95,7 @@ class Delivery:
     def as_yaml(self) -> dict:
         entry = asdict(self)
         entry["formats"] = list(self.formats)
-        for optional in ("s3", "interval"):
+        for optional in ("target", "interval"):
             if entry[optional] is None:
                 entry.pop(optional)
         return entry
@@ -199,14 +194,7 @@ def parse_entry(index: int, raw: object, where: Path) -> Delivery:
         raise ConfigurationError(
             f"{label}: filter {unknown[0]!r} is unknown; use {', '.join(EVENT_FILTERS)}"
         )
-    s3 = raw.get("s3")
-    destination = None
-    if s3 is not None:
-        if not isinstance(s3, dict) or not s3.get("bucket"):
-            raise ConfigurationError(f"{label}: s3 needs a bucket (and optionally prefix, region)")
-        destination = S3Destination(
-            str(s3["bucket"]), str(s3.get("prefix") or ""), s3.get("region")
-        )
+    target = _target(raw, label)
     delivery = Delivery(
         name=name,
         cron=cron,
@@ -214,7 +202,7 @@ def parse_entry(index: int, raw: object, where: Path) -> Delivery:
         formats=tuple(formats),
         timezone=timezone,
         filters=dict(filters),
-        s3=destination,
+        target=target,
         notify=bool(raw.get("notify", True)),
         interval=interval,
     )
@@ -223,6 +211,24 @@ def parse_entry(index: int, raw: object, where: Path) -> Delivery:
     except Exception as error:  # a filter value the request refuses
         raise ConfigurationError(f"{label}: {error}") from None
     return delivery
+
+
+def _target(raw: dict, label: str) -> str | None:
+    """The entry's target URL: `target: s3://…`, or the `s3: {bucket, prefix, region}` of
+    files written before targets were URLs."""
+    if raw.get("target") is not None and raw.get("s3") is not None:
+        raise ConfigurationError(f"{label}: give target or s3, not both")
+    if raw.get("target") is not None:
+        return parse_target(raw["target"], f"{label}: target").url
+    s3 = raw.get("s3")
+    if s3 is None:
+        return None
+    if not isinstance(s3, dict) or not s3.get("bucket"):
+        raise ConfigurationError(
+            f"{label}: s3 needs a bucket; or give target: s3://bucket/prefix?region=REGION"
+        )
+    prefix, region = s3.get("prefix") or "", s3.get("region")
+    return target_address("s3", s3["bucket"], prefix, region, f"{label}: s3").url
 
 
 def read_deliveries(path: Path) -> tuple[list[Delivery], list[Problem]]:

@@ -1,4 +1,4 @@
-"""An ad-hoc export delivered to S3: its artifact (and provenance statement) under
+"""An ad-hoc export delivered to its target: its artifact (and provenance statement) under
 `<prefix>/<export_id>/`, create-once, with the object's URI recorded beside the artifact."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from keeptrusts_pipelines.delivery.s3 import S3Target, deliver
+from keeptrusts_pipelines.delivery.target import DeliveryTarget
 from keeptrusts_pipelines.evidence.provenance import SUFFIX
 from keeptrusts_pipelines.exports.engine import ExportResult
 from keeptrusts_pipelines.exports.lifecycle import read_record, write_record
@@ -17,19 +17,19 @@ def deliver_export(
     result: ExportResult,
     exports_root: Path,
     export_id: str,
-    target: S3Target,
+    target: DeliveryTarget,
 ) -> dict[str, object]:
     """Upload a completed export to `target`; what was delivered (uri, version id, sha256)."""
     artifact = Path(result.artifact)
-    sent = deliver(artifact, target, name=f"{export_id}/{artifact.name}")
+    sent = target.deliver(artifact, f"{export_id}/{artifact.name}")
     provenance = Path(str(artifact) + SUFFIX)
     if provenance.exists():
-        deliver(provenance, target, name=f"{export_id}/{provenance.name}")
+        target.deliver(provenance, f"{export_id}/{provenance.name}")
     delivered = {
         "uri": sent.uri,
-        "bucket": target.bucket,
+        "bucket": target.address.bucket,
         "key": sent.key,
-        "region": target.region,
+        "region": target.address.region,
         "version_id": sent.version_id,
         "sha256": sent.sha256,
     }

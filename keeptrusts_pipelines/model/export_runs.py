@@ -131,7 +131,8 @@ def export_run_config(
     request_sha256: str | None = None,
 ) -> dict:
     """export_job's run config for a request, its window resolved (the op's config fields);
-    `delivery` holds s3_bucket, s3_prefix and s3_region when it goes to a bucket.
+    `delivery` holds `deliver_to`, a target's URL, when it is delivered (`deliver: False`
+    keeps it local; neither, the saved destination).
 
     With `request_sha256` (the request is kept in the export's folder) user ids stay out of
     the run config, which Dagster keeps in its run storage: the run reads them from that copy.

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from keeptrusts_pipelines.custody.export_entries import ExportEntries
 from keeptrusts_pipelines.delivery.destination import destination_path, load_destination
 from keeptrusts_pipelines.delivery.s3_access import S3Access
-from keeptrusts_pipelines.errors import ExportRequestError, KeeptrustsError
+from keeptrusts_pipelines.delivery.target import TargetAddress
+from keeptrusts_pipelines.errors import ConfigurationError, ExportRequestError, KeeptrustsError
 from keeptrusts_pipelines.exports.folder import BrokenRecord, ExportFolder, check_export_id
 from keeptrusts_pipelines.exports.lifecycle import (
     delete_export,
@@ -28,7 +29,7 @@ from keeptrusts_pipelines.exports.lifecycle import (
     record_of,
 )
 from keeptrusts_pipelines.lake.files import atomic_path
-from keeptrusts_pipelines.lake.layout import Lake, LakeLayout
+from keeptrusts_pipelines.lake.layout import Lake
 from keeptrusts_pipelines.model.export_request import (
     ExportRequest,
     Window,
@@ -237,30 +238,26 @@ class ExportJobs:
     runs: ExportRuns
     ledger: CustodyLedger | LedgerOnUse
     actor: str
-    # The lake of KEEPTRUSTS_LAKE_URL, opened by the door; unset, the folder under the home.
-    lake: Lake | None = None
+    # The lake of KEEPTRUSTS_LAKE_URL, opened by the door.
+    lake: Lake
     # How delivered artifacts are reached (endpoint, region), as the door's settings say.
     s3_access: S3Access = field(default_factory=S3Access)
-
-    def __post_init__(self) -> None:
-        if self.lake is None:
-            self.lake = LakeLayout(self.home / "lake")
 
     @property
     def exports_root(self) -> Path:
         return self.home / "exports"
 
-    def delivery_for(
-        self, bucket: str | None, prefix: str = "", region: str | None = None, keep: bool = False
-    ) -> dict[str, object]:
-        """Where an export goes: the bucket asked for, else the saved destination, unless
-        `keep` (local only)."""
-        if bucket:
-            return {"s3_bucket": bucket, "s3_prefix": prefix, "s3_region": region}
+    def delivery_for(self, target: TargetAddress | None, keep: bool = False) -> dict[str, object]:
+        """Where an export goes (the run config's delivery fields): the target asked for, else
+        the saved destination, unless `keep` (local only)."""
+        if target is not None and keep:
+            raise ConfigurationError(f"{target.location}: a target or local only, not both")
+        if target is not None:
+            return {"deliver_to": target.url}
         if keep:
             return {"deliver": False}
         saved = load_destination(destination_path(self.home))
-        return saved.as_delivery() if saved else {}
+        return {"deliver_to": saved.address.url} if saved else {}
 
     def submit(
         self,
@@ -282,8 +279,8 @@ class ExportJobs:
         folder = ExportFolder(self.exports_root, export_id)
         stored = folder.store_request(request_to_fields(request))
         tags = {**request_tags(request, export_id), ACTOR_TAG: self.actor}
-        if delivery and delivery.get("s3_bucket"):
-            tags["keeptrusts/delivery"] = f"s3://{delivery['s3_bucket']}/{delivery['s3_prefix']}"
+        if delivery and delivery.get("deliver_to"):
+            tags["keeptrusts/delivery"] = str(delivery["deliver_to"])
         run_config = export_run_config(request, delivery, stored)
         if wait and isinstance(self.runs, RunsHere):
             # Recorded before it runs, as a submitted run is: the run's own `created` entry

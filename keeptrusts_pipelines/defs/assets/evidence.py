@@ -22,7 +22,6 @@ from keeptrusts_pipelines.defs.resources import (
     ExportsResource,
     LakeResource,
 )
-from keeptrusts_pipelines.delivery.s3 import deliver
 from keeptrusts_pipelines.errors import KeeptrustsError
 from keeptrusts_pipelines.evidence.code_version import code_version
 from keeptrusts_pipelines.evidence.provenance import SUFFIX, read_provenance, write_provenance
@@ -281,12 +280,12 @@ def _delivery_asset(period: str, bundle: dg.AssetsDefinition) -> dg.AssetsDefini
         archive = Path(str(record.artifact))
         name = delivered_name(archive, str(record.sha256))
         folder = f"{period}/{context.partition_key}"
-        delivered = deliver(archive, target, name=f"{folder}/{name}")
+        delivered = target.deliver(archive, f"{folder}/{name}")
         provenance = Path(str(archive) + SUFFIX)
         statement = None
         if delivered.created and provenance.exists():
             # The statement of the run that made these bytes travels beside them.
-            statement = deliver(provenance, target, name=f"{folder}/{name}{SUFFIX}")
+            statement = target.deliver(provenance, f"{folder}/{name}{SUFFIX}")
         ledger = custody.ledger()
         ExportEntries(ledger, export_id, run_actor(context.run.tags), context.run.run_id).delivered(
             delivered.sha256, {"uri": delivered.uri, "version_id": delivered.version_id}
@@ -296,10 +295,8 @@ def _delivery_asset(period: str, bundle: dg.AssetsDefinition) -> dg.AssetsDefini
         checkpoint = custody.checkpoint(ledger)
         anchor = None
         if delivered.created and checkpoint is not None:
-            anchor = deliver(
-                checkpoint.path,
-                target,
-                name=f"{folder}/custody-checkpoint-{checkpoint.sequence:08d}.json",
+            anchor = target.deliver(
+                checkpoint.path, f"{folder}/custody-checkpoint-{checkpoint.sequence:08d}.json"
             )
         with atomic_path(evidence.path() / export_id / DELIVERY_RECORD) as path:
             path.write_text(
