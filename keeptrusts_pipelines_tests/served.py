@@ -4,6 +4,7 @@ loopback: what the API, browser and load tests run against."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -45,16 +46,20 @@ def server_environment(home: Path) -> dict[str, str]:
 
 
 @contextmanager
-def running_server(home: Path, port: int) -> Iterator[str]:
-    """`kt serve` (no daemon: runs go to the local instance's workers) until the block ends."""
+def serving(
+    home: Path, port: int, *flags: str, within: float = 60
+) -> Iterator[tuple[subprocess.Popen, str]]:
+    """`kt serve --port PORT FLAGS…` in its own process group, once it answers /healthz within
+    `within` seconds; its process and URL until the block ends, when the group is stopped."""
     log = (home / "serve.log").open("wb")
     process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "kt"), "serve", "--port", str(port), "--no-daemon"],
+        [str(Path(sys.executable).parent / "kt"), "serve", "--port", str(port), *flags],
         stdout=log, stderr=subprocess.STDOUT, env=server_environment(home),
+        start_new_session=True,  # its webserver and daemon stop with it
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + within
         while True:
             try:
                 if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
@@ -62,16 +67,25 @@ def running_server(home: Path, port: int) -> Iterator[str]:
             except httpx.HTTPError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"kt serve did not start: {(home / 'serve.log').read_text()}")
+                told = (home / "serve.log").read_text()[-3000:]
+                raise RuntimeError(f"kt serve did not start within {within:.0f} s: {told}")
             time.sleep(0.2)
-        yield url
+        yield process, url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
         log.close()
+
+
+@contextmanager
+def running_server(home: Path, port: int) -> Iterator[str]:
+    """`kt serve` (no daemon: runs go to the local instance's workers) until the block ends."""
+    with serving(home, port, "--no-daemon") as (_, url):
+        yield url
 
 
 def lake_count(

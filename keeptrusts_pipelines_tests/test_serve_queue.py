@@ -4,9 +4,6 @@ webserver's record goes when kt serve stops."""
 
 import os
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import dagster as dg
@@ -18,11 +15,10 @@ from keeptrusts_pipelines_tests.conftest import free_port
 from keeptrusts_pipelines_tests.served import (
     lake_count,
     served_home,
-    server_environment,
+    serving,
     wait_until_final,
 )
 
-KT = str(Path(sys.executable).with_name("kt"))
 LEGAL_7D = {"format": "csv", "time_window": {"last": "7d"}, "filters": {"team": ["legal"]}}
 # The code location loads in the webserver and in the daemon: slow on two busy cores.
 STARTS_WITHIN_SECONDS = 600
@@ -31,37 +27,8 @@ STARTS_WITHIN_SECONDS = 600
 @pytest.fixture
 def kt_serve(keeptrusts_home: Path):
     tokens = served_home(keeptrusts_home, days=8, per_day=100)
-    port = free_port()
-    log = (keeptrusts_home / "serve.log").open("wb")
-    process = subprocess.Popen(
-        [KT, "serve", "--port", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=server_environment(keeptrusts_home),
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + STARTS_WITHIN_SECONDS
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            serve_log = (keeptrusts_home / "serve.log").read_text()[-3000:]
-            assert process.poll() is None, f"kt serve exited: {serve_log}"
-            assert time.monotonic() < deadline, f"kt serve never answered: {serve_log}"
-            time.sleep(0.5)
+    with serving(keeptrusts_home, free_port(), within=STARTS_WITHIN_SECONDS) as (process, url):
         yield process, url, tokens
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-        log.close()
 
 
 def test_kt_serve_queues_the_apis_exports_for_its_daemon(
