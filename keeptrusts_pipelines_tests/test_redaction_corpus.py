@@ -106,6 +106,7 @@ def positives() -> list[tuple[str, str]]:
         ("91 123 45 67", "PHONE"),
         ("(415) 555-2671", "PHONE"),
     ]
+    found += [(number, "PHONE") for number in NORTH_AMERICAN[:6]]
     for length in range(13, 20):
         number = card_of(length)
         found += [(number, "CARD"), (grouped(number, 4, " "), "CARD")]
@@ -185,6 +186,39 @@ def positives() -> list[tuple[str, str]]:
     return found
 
 
+# North American numbers as people write them, known to libphonenumber or not (555 is no area
+# code): phone numbers whatever the configured regions.
+NORTH_AMERICAN = [
+    "(555) 123-4567",
+    "(212) 555-0198",
+    "555-123-4567",
+    "555.123.4567",
+    "+1 (555) 123-4567",
+    "1-800-555-0199",
+    "(555)123-4567",
+    "555 123 4567",
+    "+1 555 123 4567",
+    "+1-555-123-4567",
+    "1 (555) 123-4567",
+    "+15551234567",
+]
+# Near them in shape, and no phone number.
+NOT_NORTH_AMERICAN = [
+    "2026-12-03",
+    "2026-12-03 10:15:00",
+    "2026-12-03T10:15:00.123Z",
+    "10:15:30",
+    "v1.2.3.4",
+    "ORD-555-1234",
+    "TCK-2026-12-0042",
+    "1,234,567.89",
+    "1.234.567,89",
+    "5551234567",
+    "555-1234",
+    "ISBN 978-3-16-148410-0",
+    "zip 10001-4567",
+]
+
 # Written after a keyword, which stays: (text before, value).
 KEYWORDED = [("SSN ", ssn_number()), ("social security number is ", ssn_number())]
 
@@ -242,6 +276,7 @@ LOOK_ALIKES = [
     "ES00 ABCD",
     "tel 112",
     "page 12 of 345",
+    *NOT_NORTH_AMERICAN,
 ]
 
 
@@ -336,3 +371,64 @@ def test_the_screened_result_equals_the_rules_run_on_every_value(values: list) -
     redaction = load_policy(regions=REGIONS).session()
     frame = pl.DataFrame({"input": values}, schema={"input": pl.String})
     assert redaction.apply(frame, "events")["input"].to_list() == redaction.redact_values(values)
+
+
+def nanp_value(number: str) -> str:
+    """The value a North American number's alias is keyed on: +1 and its ten digits."""
+    return "+1" + re.sub(r"[^0-9]", "", number)[-10:]
+
+
+# The demo's region, a usual European set, regions whose numbers libphonenumber finds in the
+# last digits of these (Brunei, Panama, Niue, Tokelau), and the United States.
+@pytest.mark.parametrize(
+    "regions", [("ES",), ("ES", "GB", "FR", "IT"), ("BN", "PA", "NU", "TK"), ("US",)]
+)
+def test_north_american_numbers_are_phones_whatever_the_regions(regions: tuple[str, ...]) -> None:
+    """Each becomes a phone alias, the one any other phone number of its digits gets, also
+    where the regions read part of it as a national number of their own."""
+    session = load_policy(regions=regions).session()
+    cases = [(template, number) for number in NORTH_AMERICAN for template in TEMPLATES]
+    redacted = session.text([template.format(number) for template, number in cases])
+    expected = [
+        template.format(session.key.marker("PHONE", nanp_value(number)))
+        for template, number in cases
+    ]
+    assert redacted == expected
+    assert sum(session.replaced.values()) == len(cases)
+
+
+@pytest.mark.parametrize("regions", [("ES",), REGIONS])
+def test_shapes_near_north_american_numbers_stay(regions: tuple[str, ...]) -> None:
+    session = load_policy(regions=regions).session()
+    texts = [template.format(value) for value in NOT_NORTH_AMERICAN for template in TEMPLATES]
+    assert session.text(texts) == texts
+
+
+def test_numbers_of_other_countries_keep_their_own_alias() -> None:
+    """A number written with its country code and a national part shaped like a North American
+    one (Italian and Mexican mobiles) is that country's number, and so is a national number of
+    a configured region (a Turkish mobile); with a code that makes no valid number, the North
+    American part is replaced all the same."""
+    session = load_policy(regions=("ES", "TR")).session()
+    texts = [
+        "+39 312 345 6789",
+        "+52 222 123 4567",
+        "(555) 123-4567",
+        "call +44 (555) 123-4567 now",
+    ]
+    assert session.text(texts) == [
+        session.key.marker("PHONE", "+393123456789"),
+        session.key.marker("PHONE", "+522221234567"),
+        session.key.marker("PHONE", "+905551234567"),
+        f"call +44 {session.key.marker('PHONE', '+15551234567')} now",
+    ]
+
+
+def test_earlier_rules_keep_their_values_beside_north_american_numbers() -> None:
+    session = load_policy(regions=("ES",)).session()
+    text = (
+        "card 4539 1488 0343 6467, IBAN ES91 2100 0418 4502 0005 1332, SSN 123-45-6789, "
+        "host 192.168.10.24, call (555) 123-4567."
+    )
+    kinds = re.findall(r"\[([A-Z_]+):", session.text([text])[0])
+    assert kinds == ["CARD", "IBAN", "NATIONAL_ID", "IP_ADDRESS", "PHONE"]

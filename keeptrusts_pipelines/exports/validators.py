@@ -143,6 +143,36 @@ def phone_check(regions: tuple[str, ...]) -> Check:
     return check
 
 
+# A North American number as written (the `north_american_phone` rule's shape): an area code
+# of 2-9 and two digits, in parentheses or followed by a separator; three digits, a separator,
+# four digits; `+1` or `1` in front goes with it. Or +1 and ten digits run together.
+NORTH_AMERICAN_NUMBER = re.compile(
+    r"(?<![0-9])(?:(?:\+\s?)?1[ .-]?)?(?:\([2-9][0-9]{2}\)[ .-]?|[2-9][0-9]{2}[ .-])"
+    r"[0-9]{3}[ .-][0-9]{4}$|\+1[2-9][0-9]{9}$"
+)
+
+
+def north_american_phone(regions: tuple[str, ...]) -> Check:
+    """A number in the North American shape, whether or not libphonenumber knows its area code
+    (555 is none) and whatever `regions` are: a phone number all the same, keyed on +1 and its
+    ten digits. Where libphonenumber reads the whole candidate as one valid number of its
+    country code or of `regions` (`+39 312 345 6789`), it is that number, as for other phones."""
+    strict = phone_check(regions)
+
+    def check(candidate: str) -> list[Found]:
+        found = strict(candidate)
+        if len(found) == 1 and (found[0].start, found[0].end) == (0, len(candidate)):
+            return found
+        number = NORTH_AMERICAN_NUMBER.search(candidate)
+        if number is None:
+            return []
+        digits = re.sub(r"[^0-9]", "", number[0])[-10:]
+        # E.164, as libphonenumber writes every other phone number's value.
+        return [Found(number.start(), number.end(), f"+1{digits}")]
+
+    return check
+
+
 IPV4_LEAD = re.compile(r"[0-9]")
 
 
@@ -270,6 +300,7 @@ def checks(regions: tuple[str, ...]) -> dict[str, Check]:
         "es_cif": _national(cif),
         "us_ssn": us_ssn,
         "phone": phone_check(regions),
+        "north_american_phone": north_american_phone(regions),
         "ipv4": ipv4,
         "ipv6": ipv6,
         "email": email,
