@@ -167,3 +167,31 @@ def test_a_started_run_waiting_for_its_slot_reads_as_queued(home: Path) -> None:
     assert kt("export", "status", "--id", export_id)["status"] == "queued"
     with ExportFolder(home / "exports", export_id).working(run.run_id):
         assert kt("export", "status", "--id", export_id)["status"] == "processing"
+
+
+def test_a_worker_killed_while_waiting_for_a_slot_fails_the_export_once(home: Path) -> None:
+    instance = local_instance()
+    instance.event_log_storage.set_concurrency_slots(POOL, 0)  # every export waits
+    view = kt("export", "create", *WINDOW, "--format", "csv")
+    (submission,) = Submission.pending()
+    deadline = time.monotonic() + 120
+    while not blocked_runs(instance, [submission.run_id]) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert blocked_runs(instance, [submission.run_id]) == 1, "the worker never waited"
+    assert submission.pid is not None
+    os.kill(submission.pid, signal.SIGKILL)  # its run is started, its export not begun
+    while submission.worker_alive() and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+    shown = kt("export", "status", "--id", view["export_id"])
+    assert shown["status"] == "failed", shown
+    assert "worker stopped before the export began" in shown["error"]
+    assert instance.get_run_by_id(submission.run_id).status == dg.DagsterRunStatus.FAILURE
+    assert instance.event_log_storage.get_concurrency_info(POOL).pending_step_count == 0
+    kt("export", "status", "--id", view["export_id"])  # looking again records nothing twice
+    entries = list(CustodyLedger(custody_url()).entries(view["export_id"]))
+    assert [(e.action, e.run_id) for e in entries] == [
+        ("created", submission.run_id),
+        ("failed", submission.run_id),
+    ]
+    assert not list(Submission.folder().glob("*.json"))

@@ -22,6 +22,10 @@ from keeptrusts_pipelines.exports.lifecycle import record_failure
 from keeptrusts_pipelines.model.export_runs import EXPORT_ID_TAG, export_id_for_run, run_actor
 
 WORKER_DIED = "the run's worker stopped while exporting; Dagster's run retries re-run it"
+WORKER_NEVER_BEGAN = (
+    "the run's worker stopped before the export began (while it waited for a slot of the "
+    "exports pool); create the export again"
+)
 IN_FLIGHT = [dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
 
 
@@ -40,22 +44,45 @@ def fail_abandoned_runs(
             folder = ExportFolder(exports_root, export_id)
             if not folder.abandoned_by(run.run_id):
                 continue
-            completed = (folder.read_record() or {}).get("status") == "completed"
+            _fail_run(instance, run, folder, ledger, WORKER_DIED, "worker stopped")
         except KeeptrustsError:
             continue  # not an export folder this monitor can judge
-        instance.report_run_failed(run, message=WORKER_DIED)
-        # The dead worker's slot of the `exports` pool goes back at once: without a daemon
-        # nothing else would free it, and with one it would wait for its next sweep.
-        if instance.event_log_storage.supports_global_concurrency_limits:
-            instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
-        folder.sweep_staging()
-        if not completed:
-            record_failure(exports_root, export_id, WORKER_DIED, datetime.now(UTC))
-            ExportEntries(ledger, export_id, run_actor(run.tags), run.run_id).failed(
-                "worker stopped"
-            )
         failed.append(run.run_id)
     return failed
+
+
+def fail_run_that_never_began(
+    instance: dg.DagsterInstance, run_id: str, exports_root: Path, ledger: CustodyLedger
+) -> None:
+    """Fail an in-flight run whose worker is known to be dead and whose op never took its
+    export: it died waiting for a slot of the `exports` pool, which no folder lock shows."""
+    run = instance.get_run_by_id(run_id)
+    if run is None or run.status not in IN_FLIGHT:
+        return
+    export_id = run.tags.get(EXPORT_ID_TAG) or export_id_for_run(run.run_id)
+    folder = ExportFolder(exports_root, export_id)
+    if folder.worker() is None:
+        _fail_run(instance, run, folder, ledger, WORKER_NEVER_BEGAN, "worker stopped")
+
+
+def _fail_run(
+    instance: dg.DagsterInstance,
+    run: dg.DagsterRun,
+    folder: ExportFolder,
+    ledger: CustodyLedger,
+    message: str,
+    entry: str,
+) -> None:
+    completed = (folder.read_record() or {}).get("status") == "completed"
+    instance.report_run_failed(run, message=message)
+    # The dead worker's slot of the `exports` pool goes back at once: without a daemon
+    # nothing else would free it, and with one it would wait for its next sweep.
+    if instance.event_log_storage.supports_global_concurrency_limits:
+        instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+    folder.sweep_staging()
+    if not completed:
+        record_failure(folder.root, folder.name, message, datetime.now(UTC))
+        ExportEntries(ledger, folder.name, run_actor(run.tags), run.run_id).failed(entry)
 
 
 @dg.sensor(

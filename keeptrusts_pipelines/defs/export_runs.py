@@ -278,7 +278,15 @@ class LocalExportRuns:
                 continue
             found = self._find_run(submission.export_id)
             if found is not None and found.run_id == submission.run_id:
-                submission.remove()  # its run exists: the monitor judges that
+                if found.status in IN_FLIGHT:
+                    # Its worker died; if its op never took the export (it was waiting for a
+                    # pool slot), no folder lock tells the monitor, so it is failed here.
+                    from keeptrusts_pipelines.defs.export_monitor import (
+                        fail_run_that_never_began,
+                    )
+
+                    fail_run_that_never_began(self.instance, found.run_id, exports_root, ledger)
+                submission.remove()  # its run exists: the monitor judges the rest
                 continue
             from keeptrusts_pipelines.exports.lifecycle import record_failure
 
