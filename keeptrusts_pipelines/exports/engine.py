@@ -21,6 +21,7 @@ from keeptrusts_pipelines.exports.formats import ExportFormat, FormatKind, Shapi
 from keeptrusts_pipelines.exports.naming import artifact_extension, artifact_stem
 from keeptrusts_pipelines.exports.parts import PartFiles, publish
 from keeptrusts_pipelines.exports.producer_options import ProducerOptions
+from keeptrusts_pipelines.exports.read_ahead import read_ahead
 from keeptrusts_pipelines.exports.reader import PartitionRead, Plan, export_rows, plan_export
 from keeptrusts_pipelines.exports.redaction import Redaction, RedactionConfig
 from keeptrusts_pipelines.exports.writers import shape, writer_for
@@ -111,7 +112,8 @@ def _write_tabular(
         staging, lambda: writer_for(request.format, header, plan.kind.records_key), part_bytes
     )
     records = 0
-    for batch in _prepared_batches(request, plan, staging, redaction):
+    # The next batch is read, shaped and redacted while this one is written.
+    for batch in read_ahead(_prepared_batches(request, plan, staging, redaction)):
         output.write(batch)
         records += batch.height
     parts = output.close()
