@@ -26,8 +26,7 @@ from keeptrusts_pipelines.model.export_request import (
     REQUEST_FIELDS,
     SPELLED,
     ExportRequest,
-    FilterFields,
-    RequestFields,
+    plain_models,
     request_from_fields,
 )
 from keeptrusts_pipelines.model.export_runs import export_run_config
@@ -109,6 +108,7 @@ def test_kt_create_and_preview_take_exactly_the_definitions_options() -> None:
 
 
 def test_request_files_and_the_launchpad_hold_exactly_the_definitions_fields() -> None:
+    RequestFields, FilterFields = plain_models()
     assert tuple(FilterFields.model_fields) == EVENT_FILTERS
     aliases = [info.alias or name for name, info in RequestFields.model_fields.items()]
     assert sorted(aliases) == sorted(REQUEST_FIELDS)

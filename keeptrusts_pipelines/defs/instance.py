@@ -12,12 +12,12 @@ from pathlib import Path
 import dagster as dg
 import sqlalchemy as sa
 
+from keeptrusts_pipelines.defs.instance_templates import (
+    POSTGRES_TEMPLATE,
+    SQLITE_TEMPLATE,
+)
 from keeptrusts_pipelines.errors import ConfigurationError
 from keeptrusts_pipelines.settings import dagster_home
-
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-SQLITE_TEMPLATE = PROJECT_ROOT / "dagster.yaml"
-POSTGRES_TEMPLATE = PROJECT_ROOT / "dagster-postgres.yaml"
 
 PG_URL_VARIABLE = "KEEPTRUSTS_DAGSTER_PG_URL"
 PG_URL_EXAMPLE = "postgresql://user:password@host:5432/database"

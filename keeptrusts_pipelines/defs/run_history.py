@@ -18,8 +18,7 @@ from contextlib import closing, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-import yaml
-
+from keeptrusts_pipelines.defs.instance_templates import SQLITE_TEMPLATE
 from keeptrusts_pipelines.model.export_runs import EXPORT_ID_TAG, ExportRun
 from keeptrusts_pipelines.settings import dagster_home
 
@@ -44,14 +43,27 @@ def runs_database() -> Path | None:
     if os.environ.get(PG_URL_VARIABLE):
         return None
     home = Path(os.environ.get("DAGSTER_HOME") or dagster_home())
-    try:
-        config = yaml.safe_load((home / "dagster.yaml").read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError):
-        return None
     database = home / "history" / "runs.db"
-    if config.get("storage") != SQLITE_STORAGE or not database.is_file():
+    if not database.is_file() or not _stores_in_sqlite(home / "dagster.yaml"):
         return None
     return database
+
+
+def _stores_in_sqlite(installed: Path) -> bool:
+    """Whether the instance's dagster.yaml keeps its storage in SQLite files."""
+    try:
+        text = installed.read_bytes()
+        if text == SQLITE_TEMPLATE.read_bytes():
+            return True  # the file kt installs, as it is in most homes: no YAML to parse
+    except OSError:
+        return False
+    import yaml  # a deployment's own file
+
+    try:
+        config = yaml.safe_load(text) or {}
+    except yaml.YAMLError:
+        return False
+    return isinstance(config, dict) and config.get("storage") == SQLITE_STORAGE
 
 
 def open_history() -> SqliteRunHistory | None:

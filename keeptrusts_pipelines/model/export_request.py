@@ -13,6 +13,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import Field as Field_
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import UTC, date, datetime, timedelta
+from functools import cache
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, ConfigDict, Field, StringConstraints, create_model
@@ -568,17 +569,22 @@ def _plain_model(name: str, doc: str, spellings: tuple[Spelling, ...], **more: A
     )
 
 
-FilterFields = _plain_model(
-    "FilterFields", "The `filters` of a request's plain fields; null means no filter.", FILTERS
-)
-RequestFields = _plain_model(
-    "RequestFields",
-    "The plain fields of a request (run config, request files): the one definition of their "
-    "types and bounds. Strict: a string is no boolean, a number no string; unknown fields are "
-    "refused; null means the default.",
-    tuple(s for s in PLAIN if not s.group),
-    filters=(FilterFields | None, None),
-)
+@cache
+def plain_models() -> tuple[Any, Any]:
+    """(RequestFields, FilterFields): the pydantic models of a request's plain fields, built
+    when a request is first read (kt commands that read none start without building them)."""
+    filter_fields = _plain_model(
+        "FilterFields", "The `filters` of a request's plain fields; null means no filter.", FILTERS
+    )
+    request_fields = _plain_model(
+        "RequestFields",
+        "The plain fields of a request (run config, request files): the one definition of "
+        "their types and bounds. Strict: a string is no boolean, a number no string; unknown "
+        "fields are refused; null means the default.",
+        tuple(s for s in PLAIN if not s.group),
+        filters=(filter_fields | None, None),
+    )
+    return request_fields, filter_fields
 
 
 # What a field of each kind should hold, for the errors.
@@ -649,7 +655,8 @@ def _plain_fields(plain: Mapping[str, Any]) -> dict[str, Any]:
     if not isinstance(plain, Mapping):
         raise ExportRequestError("request", f"must be an object, not {_kind(plain)}")
     try:
-        return RequestFields.model_validate(dict(plain)).model_dump(by_alias=True)
+        request_fields, _ = plain_models()
+        return request_fields.model_validate(dict(plain)).model_dump(by_alias=True)
     except PydanticValidationError as error:
         raise _field_error(error.errors()[0]) from None
 

@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from keeptrusts_pipelines.custody.export_entries import ExportEntries
 from keeptrusts_pipelines.delivery.destination import destination_path, load_destination
 from keeptrusts_pipelines.delivery.s3_access import S3Access
-from keeptrusts_pipelines.delivery.target import TargetAddress
 from keeptrusts_pipelines.errors import ConfigurationError, ExportRequestError, KeeptrustsError
 from keeptrusts_pipelines.exports.folder import BrokenRecord, ExportFolder, check_export_id
 from keeptrusts_pipelines.exports.lifecycle import (
@@ -29,7 +28,6 @@ from keeptrusts_pipelines.exports.lifecycle import (
     record_of,
 )
 from keeptrusts_pipelines.lake.files import atomic_path
-from keeptrusts_pipelines.lake.layout import Lake
 from keeptrusts_pipelines.model.export_request import (
     ExportRequest,
     Window,
@@ -48,6 +46,8 @@ from keeptrusts_pipelines.model.records import DeliveryRecord, ExportRecord
 
 if TYPE_CHECKING:
     from keeptrusts_pipelines.custody.ledger import CustodyLedger
+    from keeptrusts_pipelines.delivery.target import TargetAddress
+    from keeptrusts_pipelines.lake.layout import Lake
 
 # Dagster's run statuses as the seeds name an export's.
 RUN_STATUSES = {
