@@ -17,7 +17,8 @@ import pytest
 from typer.testing import CliRunner
 
 from keeptrusts_pipelines.cli.app import app
-from keeptrusts_pipelines.defs.instance import PROJECT_ROOT, prepare_dagster_home
+from keeptrusts_pipelines.defs.instance import prepare_dagster_home
+from keeptrusts_pipelines.defs.instance_templates import PROJECT_ROOT
 from keeptrusts_pipelines_tests.conftest import free_port
 from keeptrusts_pipelines_tests.lakes import demo_lake
 from keeptrusts_pipelines_tests.webhooks import Receiver, running_receiver

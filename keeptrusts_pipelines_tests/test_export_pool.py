@@ -18,7 +18,8 @@ from keeptrusts_pipelines.cli.app import app
 from keeptrusts_pipelines.custody.ledger import CustodyLedger
 from keeptrusts_pipelines.defs.export_job import export_job
 from keeptrusts_pipelines.defs.export_runs import Submission, resolved_export_job
-from keeptrusts_pipelines.defs.instance import SQLITE_TEMPLATE, local_instance
+from keeptrusts_pipelines.defs.instance import local_instance
+from keeptrusts_pipelines.defs.instance_templates import SQLITE_TEMPLATE
 from keeptrusts_pipelines.exports.folder import ExportFolder
 from keeptrusts_pipelines.model.export_runs import EXPORT_ID_TAG
 from keeptrusts_pipelines.settings import custody_url

@@ -23,11 +23,11 @@ from dagster_k8s.job import DagsterK8sJobConfig
 from typer.testing import CliRunner
 
 from keeptrusts_pipelines.cli.app import app
-from keeptrusts_pipelines.defs.instance import (
+from keeptrusts_pipelines.defs.instance import local_instance
+from keeptrusts_pipelines.defs.instance_templates import (
     POSTGRES_TEMPLATE,
     PROJECT_ROOT,
     SQLITE_TEMPLATE,
-    local_instance,
 )
 from keeptrusts_pipelines_tests.conftest import free_port, fresh_database
 from keeptrusts_pipelines_tests.lakes import demo_lake

@@ -51,7 +51,8 @@ def _console_script(name: str) -> str:
 
 def _start_dagster(ui_port: int) -> tuple[subprocess.Popen, subprocess.Popen]:
     """The daemon and the webserver (loopback, `ui_port`) on the instance: (daemon, webserver)."""
-    from keeptrusts_pipelines.defs.instance import PROJECT_ROOT, prepare_dagster_home
+    from keeptrusts_pipelines.defs.instance import prepare_dagster_home
+    from keeptrusts_pipelines.defs.instance_templates import PROJECT_ROOT
 
     home = prepare_dagster_home()
     workspace = str(PROJECT_ROOT / "workspace.yaml")

@@ -74,7 +74,8 @@ def ui(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
 ) -> None:
     """Start `dagster dev` (web UI + daemon) with this project's workspace and instance."""
-    from keeptrusts_pipelines.defs.instance import PROJECT_ROOT, prepare_dagster_home
+    from keeptrusts_pipelines.defs.instance import prepare_dagster_home
+    from keeptrusts_pipelines.defs.instance_templates import PROJECT_ROOT
 
     home = prepare_dagster_home()
     # Ctrl-C (SIGINT) stops the UI even when kt was started from a script in the background,
