@@ -7,6 +7,7 @@ follows the number of groups, not the number of events.
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,6 +24,9 @@ from keeptrusts_pipelines.model.schema import CONFIG_VERSIONS, ESCALATIONS, SEVE
 from keeptrusts_pipelines.queries import query
 
 LIST_FILTERS = tuple(name for name in EVENT_FILTERS if name != "min_severity")
+# DuckDB's working memory for a report's queries; beyond it, their sorts and joins spill to a
+# private temporary folder, so a report's peak stays bounded however many events it covers.
+MEMORY_LIMIT = "512MB"
 
 
 @dataclass(frozen=True)
@@ -96,9 +100,12 @@ def open_scope(request: ExportRequest, lake: Lake, now: datetime | None = None) 
     window = {"start": request.window.start, "end": request.window.end}
     # A report scans its partitions many times: an object store's are read from copies.
     connection = duckdb.connect()
+    spill = tempfile.TemporaryDirectory(prefix="kt-report-")
     try:
         connection.execute("SET TimeZone = 'UTC'")
         connection.execute("SET enable_progress_bar = false")
+        connection.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+        connection.execute("SET temp_directory = $folder", {"folder": spill.name})
         connection.sql(
             query("reports/scope_events"),
             params={
@@ -135,3 +142,4 @@ def open_scope(request: ExportRequest, lake: Lake, now: datetime | None = None) 
         yield Scope(connection, request, partitions, list(plan.warnings))
     finally:
         connection.close()
+        spill.cleanup()
