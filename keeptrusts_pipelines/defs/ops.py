@@ -27,6 +27,7 @@ from keeptrusts_pipelines.exports.lifecycle import clear_failure, expire_due, re
 from keeptrusts_pipelines.lake.retention import load_holds, plan_retention, prune
 from keeptrusts_pipelines.model.export_runs import (
     EXPORT_ID_TAG,
+    EXPORTS_POOL,
     export_id_for_run,
     launcher_tags,
     request_tags,
@@ -42,7 +43,7 @@ def export_id_of(run: dg.DagsterRun) -> str:
     out=dg.Out(dg.Nothing),
     description="Export a window of the lake in a format, filtered, redacted unless raw content "
     "is asked for; record it in the custody ledger.",
-    pool="exports",
+    pool=EXPORTS_POOL,
 )
 def export_artifact(
     context: dg.OpExecutionContext,

@@ -16,6 +16,8 @@ from keeptrusts_pipelines.model.export_request import (
     request_to_fields,
 )
 
+# The Dagster pool every export holds a slot of while it writes (dagster.yaml bounds it).
+EXPORTS_POOL = "exports"
 EXPORT_ID_TAG = "keeptrusts/export_id"
 ACTOR_TAG = "keeptrusts/actor"
 REQUEST_ID_TAG = "keeptrusts/request_id"
