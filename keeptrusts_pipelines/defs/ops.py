@@ -84,8 +84,8 @@ def _export(
 
     try:
         request = config.request(started, folder)
-        if config.deliver_to:  # a target that cannot be used fails before anything is written
-            parse_target(config.deliver_to, "deliver_to")
+        # A target that cannot be used fails the run before anything is written.
+        address = parse_target(config.deliver_to, "deliver_to") if config.deliver_to else None
     except KeeptrustsError as error:
         raise fail(str(error)) from None
     context.instance.add_run_tags(
@@ -117,18 +117,16 @@ def _export(
     context.log.info(f"{export_id}: {result.records} records, {result.bytes} bytes")
     delivered = {}
     try:
-        url = config.deliver_to
-        saved = exports.saved_destination() if config.deliver and not url else None
+        saved = exports.saved_destination() if config.deliver and address is None else None
+        address = saved.address if saved is not None else address
     except KeeptrustsError as error:
         raise fail(f"the export is complete but was not delivered: {error}") from None
-    if saved is not None:
-        url = saved.address.url
-    if url:
+    if address is not None:
         # The store's client loads only for an export that is delivered.
         from keeptrusts_pipelines.exports.delivery import deliver_export
 
         try:
-            target = open_target(url, exports.s3_access(), "deliver_to")
+            target = open_target(address, exports.s3_access())
             delivered = deliver_export(result, exports.path(), export_id, target)
         except KeeptrustsError as error:
             raise fail(f"the export is complete but was not delivered: {error}") from None
