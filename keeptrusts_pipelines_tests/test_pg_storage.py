@@ -81,7 +81,13 @@ def no_password_in_home_or_tags(home: Path, engine: sa.Engine) -> None:
 
 def test_the_postgres_template_differs_from_the_sqlite_one_only_in_storage() -> None:
     sqlite, postgres = (yaml.safe_load(t.read_text()) for t in (SQLITE_TEMPLATE, POSTGRES_TEMPLATE))
-    assert sqlite.pop("storage") == {"sqlite": {"base_dir": {"env": "DAGSTER_HOME"}}}
+    assert sqlite.pop("storage") == {
+        "custom": {
+            "module": "keeptrusts_pipelines.defs.sqlite_storage",
+            "class": "SqliteStorageWithAtomicSlots",
+            "config": {"base_dir": {"env": "DAGSTER_HOME"}},
+        }
+    }
     assert postgres.pop("storage") == {
         "postgres": {"postgres_url": {"env": "KEEPTRUSTS_DAGSTER_PG_URL"}}
     }

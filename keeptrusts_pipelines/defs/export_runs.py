@@ -17,7 +17,6 @@ the export job's definitions are loaded.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import subprocess
@@ -34,7 +33,6 @@ from keeptrusts_pipelines.errors import KeeptrustsError
 from keeptrusts_pipelines.exports.folder import ExportFolder
 from keeptrusts_pipelines.model.export_runs import (
     EXPORT_ID_TAG,
-    EXPORTS_POOL,
     ExportRun,
     launcher_tags,
     run_actor,
@@ -48,7 +46,6 @@ if TYPE_CHECKING:
     from keeptrusts_pipelines.custody.ledger import CustodyLedger
 
 IN_FLIGHT = ("STARTING", "STARTED")
-POOL_LOCK = ".exports-pool.lock"
 # Runs executed here log to the run's event log (the UI shows it), not to the terminal.
 QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 SUBMISSIONS = "submissions"
@@ -208,7 +205,6 @@ class LocalExportRuns:
 
     def _execute(self, run_config: dict, tags: dict[str, str], run_id: str) -> bool:
         job = resolved_export_job()
-        self._allocate_pool()
         result = job.execute_in_process(
             run_config={**run_config, **QUIET_CONSOLE},
             instance=self.instance,
@@ -217,19 +213,6 @@ class LocalExportRuns:
             raise_on_error=False,  # a failed export is a failed run, read back as any other
         )
         return result.success
-
-    def _allocate_pool(self) -> None:
-        """The `exports` pool's slots, allocated once per instance. Dagster allocates a pool's
-        default slots when a step first claims one, unguarded: workers starting together on a
-        new instance would each allocate them, and more exports than the limit would write
-        at once. Here the first worker allocates them, the others wait for it."""
-        storage = self.instance.event_log_storage
-        if not storage.supports_global_concurrency_limits:
-            return
-        with (Submission.folder().parent / POOL_LOCK).open("a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
-            if not any(pool.name == EXPORTS_POOL for pool in storage.get_pool_limits()):
-                storage.initialize_concurrency_limit_to_default(EXPORTS_POOL)
 
     def find(self, export_id: str) -> ExportRun | None:
         found = self._find_run(export_id)

@@ -23,8 +23,19 @@ from keeptrusts_pipelines.model.export_runs import EXPORT_ID_TAG, ExportRun
 from keeptrusts_pipelines.settings import dagster_home
 
 EXPORT_JOB = "export_job"
-# The storage section of the project's dagster.yaml: SQLite files under DAGSTER_HOME.
-SQLITE_STORAGE = {"sqlite": {"base_dir": {"env": "DAGSTER_HOME"}}}
+# Storage sections that keep SQLite files under DAGSTER_HOME: Dagster's own, and the project's
+# (defs/sqlite_storage.py, the same files).
+SQLITE_BASE_DIR = {"base_dir": {"env": "DAGSTER_HOME"}}
+SQLITE_STORAGES = (
+    {"sqlite": SQLITE_BASE_DIR},
+    {
+        "custom": {
+            "module": "keeptrusts_pipelines.defs.sqlite_storage",
+            "class": "SqliteStorageWithAtomicSlots",
+            "config": SQLITE_BASE_DIR,
+        }
+    },
+)
 # Set, the instance keeps its runs in PostgreSQL (defs/instance.py installs that dagster.yaml).
 PG_URL_VARIABLE = "KEEPTRUSTS_DAGSTER_PG_URL"
 # A writer holds SQLite's lock for milliseconds; a reader waits rather than fail.
@@ -63,7 +74,7 @@ def _stores_in_sqlite(installed: Path) -> bool:
         config = yaml.safe_load(text) or {}
     except yaml.YAMLError:
         return False
-    return isinstance(config, dict) and config.get("storage") == SQLITE_STORAGE
+    return isinstance(config, dict) and config.get("storage") in SQLITE_STORAGES
 
 
 def open_history() -> SqliteRunHistory | None:
