@@ -174,6 +174,19 @@ def test_nothing_below_the_service_layer_imports_dagster_typer_or_rich() -> None
     assert not offending, "; ".join(sorted(offending))
 
 
+# Dagster's storage classes, which dagster.yaml names, have no public import path.
+PRIVATE_DAGSTER_ALLOWED = {f"{NAME}.defs.sqlite_storage"}
+
+
+def test_only_the_instance_storage_imports_dagster_below_its_public_names() -> None:
+    offending = []
+    for module in MODULES:
+        for name in imported_names(module, module_level_only=False, type_checking_too=True):
+            if name.startswith("dagster._") and module not in PRIVATE_DAGSTER_ALLOWED:
+                offending.append(f"{module} imports {name}")
+    assert not offending, "; ".join(sorted(offending))
+
+
 # --- the engine reads no environment variable ---------------------------------------------
 
 # The engine: everything the front doors call with settings they read once

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-from dagster._utils.concurrency import ConcurrencySlotStatus
 
 from keeptrusts_pipelines.defs.instance import local_instance, prepare_dagster_home
 from keeptrusts_pipelines.defs.sqlite_storage import (
@@ -24,7 +23,7 @@ def claim_at_once(start: object, run_id: str, claimed: object) -> None:
     instance = dg.DagsterInstance.get()
     start.wait()  # type: ignore[attr-defined]
     status = instance.event_log_storage.claim_concurrency_slot(POOL, run_id, "export_artifact")
-    if status.slot_status == ConcurrencySlotStatus.CLAIMED:
+    if status.is_claimed:
         claimed.put(run_id)  # type: ignore[attr-defined]
 
 
@@ -74,4 +73,4 @@ def test_processes_claiming_together_never_hold_more_than_the_limit(
         instance.event_log_storage.claim_concurrency_slot(POOL, run_id, "export_artifact")
         for run_id in waiting
     ]
-    assert sum(s.slot_status == ConcurrencySlotStatus.CLAIMED for s in statuses) == 1
+    assert sum(status.is_claimed for status in statuses) == 1

@@ -7,6 +7,11 @@ same slot row, and more exports than the pool's limit write at once. Here every 
 pool's slots holds one file lock beside the event logs, so the claims of all the instance's
 processes (`kt`'s workers, the daemon's runs, the webserver) take turns. dagster.yaml names
 this storage; its files are laid out as `storage: sqlite:` lays them out.
+
+Dagster's storage classes have no public import path: its Internals reference documents them
+under `dagster._core.storage`, the extension point dagster-postgres and dagster-mysql subclass
+as this module does. It is the project's only import below `dagster`'s public names (a test
+keeps it so).
 """
 
 from __future__ import annotations
@@ -15,11 +20,14 @@ import fcntl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
 from dagster._core.storage.sqlite_storage import DagsterSqliteStorage
-from dagster._serdes import ConfigurableClassData
-from dagster._utils.concurrency import ConcurrencyClaimStatus
+
+if TYPE_CHECKING:
+    from dagster._serdes import ConfigurableClassData
+    from dagster._utils.concurrency import ConcurrencyClaimStatus
 
 SLOTS_LOCK = "pool-slots.lock"
 
