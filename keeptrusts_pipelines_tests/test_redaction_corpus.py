@@ -432,3 +432,52 @@ def test_earlier_rules_keep_their_values_beside_north_american_numbers() -> None
     )
     kinds = re.findall(r"\[([A-Z_]+):", session.text([text])[0])
     assert kinds == ["CARD", "IBAN", "NATIONAL_ID", "IP_ADDRESS", "PHONE"]
+
+
+NUMBER_RUNS = [
+    "nums 3 4 (212) 555-0198 (212) 555-0199",
+    "3 3 007 007 (555) 123-4567",
+    "555-123-4567 555-123-4567",
+    "call 12 (555) 123-4567 (555) 987-6543 (555) 222-3333",
+    "ids 7 8 9 555-123-4567 555-987-6543",
+    "1 2 3 4 (415) 555-2671, (415) 555-2672",
+    "paso 3 612 34 56 78",
+    "llama al 612 34 56 78 2 veces",
+    "piso 4 612 34 56 78, puerta 2",
+]
+
+
+def test_every_number_of_a_run_is_replaced_where_an_earlier_candidate_cut_one() -> None:
+    """The screen may take digits before a number and the start of the next as one candidate;
+    what is left of that next number is redacted once the first is replaced, not left."""
+    session = load_policy(regions=("ES",)).session()
+    for redacted in session.text(NUMBER_RUNS):
+        assert not re.search(r"[0-9]{3}-[0-9]{4}|[0-9]{2} [0-9]{2} [0-9]{2}", redacted), redacted
+    frame = pl.DataFrame({"input": NUMBER_RUNS})
+    assert session.apply(frame, "events")["input"].to_list() == session.redact_values(NUMBER_RUNS)
+
+
+# Spanish numbers as written (the demo's region), and digit groups that are no number.
+SPANISH_NUMBERS = ["612 34 56 78", "612345678", "912 345 678", "+34 612 34 56 78"]
+OTHER_GROUPS = ["3", "4", "12", "1", "007", "2026", "45"]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.sampled_from([*OTHER_GROUPS, *NORTH_AMERICAN[:8], *SPANISH_NUMBERS]),
+        min_size=1,
+        max_size=8,
+    ),
+    st.sampled_from([" ", ", ", " / ", "  ", " y "]),
+)
+def test_no_phone_number_survives_among_digit_groups(pieces: list, joint: str) -> None:
+    """Numbers written beside other digit groups (`paso 3 612 34 56 78`, `612 34 56 78 2
+    veces`, a list of them) are each replaced, wherever the screen's candidates begin."""
+    text = joint.join(pieces)
+    session = load_policy(regions=("ES",)).session()
+    (redacted,) = session.text([text])
+    survivors = [p for p in pieces if p not in OTHER_GROUPS and p in redacted]
+    assert not survivors, (text, redacted)
+    frame = pl.DataFrame({"input": [text]})
+    assert session.apply(frame, "events")["input"].to_list() == [redacted]

@@ -30,6 +30,11 @@ SAMPLE_VALUES = 2_000
 # Distinct values and candidates whose redaction an export remembers: bounds the memory taken.
 REMEMBERED_VALUES = 20_000
 REMEMBERED_MATCHES = 50_000
+# The screen takes the leftmost candidate first, and one candidate can take the digits before a
+# number with the start of the next (`3 4 (212) 555-0198 (212`): the next number's rest is then
+# a candidate too short to be one. A changed value is screened again until it no longer
+# changes: markers match no rule, so each pass works on less of the text, and ends.
+MAX_PASSES = 4
 IDENTITY_KIND = "USER"
 IDENTITY_COUNT = "identity"
 MARKER_NAME = re.compile(r"^\[[A-Z][A-Z_]*\]$")
@@ -378,7 +383,9 @@ class Redaction:
         known.update(new)
         return {m: outcome for m, outcome in known.items() if outcome}
 
-    def _redact_rows(self, values: pl.Series) -> tuple[pl.Series | None, Counter]:
+    def _redact_rows(
+        self, values: pl.Series, passes: int = MAX_PASSES
+    ) -> tuple[pl.Series | None, Counter]:
         """Mostly distinct values (prompts, ids) redacted; None if none changes. Vectorised
         where a value holds one match, found nowhere else in it (most of them)."""
         found = values.str.extract_all(self.policy.screen)
@@ -412,16 +419,30 @@ class Redaction:
                 slow, [o[0] if o else t for t, o in zip(texts, outcomes, strict=True)]
             )
         keep = frame.select(pl.col("changed") == 0).to_series()
-        return pl.select(pl.when(keep).then(values).otherwise(redacted)).to_series(), counts
+        result = pl.select(pl.when(keep).then(values).otherwise(redacted)).to_series()
+        if passes > 1:
+            again = (~keep).arg_true()
+            further, more = self._redact_rows(result.gather(again), passes - 1)
+            if further is not None:
+                result = result.scatter(again, further)
+                counts.update(more)
+        return result, counts
 
-    def _redact_new(self, values: list[str]) -> list[Outcome | None]:
+    def _redact_new(self, values: list[str], passes: int = MAX_PASSES) -> list[Outcome | None]:
         """The screen's matches in each value, each redacted as the rules in order redact it
         (validated once per export), and replaced where it matched."""
         if not values:
             return []
         found = pl.Series(values, dtype=pl.String).str.extract_all(self.policy.screen).to_list()
         changed = self._changed_matches({m for matches in found if matches for m in matches})
-        return self._rebuild(values, found, changed)
+        outcomes = self._rebuild(values, found, changed)
+        again = [index for index, outcome in enumerate(outcomes) if outcome]
+        if passes > 1 and again:
+            further = self._redact_new([outcomes[i][0] for i in again], passes - 1)  # type: ignore[index]
+            for index, outcome in zip(again, further, strict=True):
+                if outcome:
+                    outcomes[index] = (outcome[0], outcomes[index][1] + outcome[1])  # type: ignore[index]
+        return outcomes
 
     def _rebuild(
         self, values: list[str], found: list[list[str] | None], changed: Mapping[str, Outcome]

@@ -120,27 +120,100 @@ def us_ssn(candidate: str) -> list[Found]:
 
 def phone_check(regions: tuple[str, ...]) -> Check:
     """Valid phone numbers by libphonenumber: international ones (+34 …, 0034 …) anywhere,
-    national ones (612 34 56 78, 020 7946 0958) for any of `regions`, the first one first."""
+    national ones (612 34 56 78, 020 7946 0958) for any of `regions`, the first one first, also
+    where other digit groups stand beside them (`paso 3 612 34 56 78`, `612 34 56 78 2 veces`)."""
+    national = [NationalNumbers(region) for region in regions]
 
     def check(candidate: str) -> list[Found]:
         found: list[Found] = []
         for region in regions:
-            for match in phonenumbers.PhoneNumberMatcher(
-                candidate, region, leniency=phonenumbers.Leniency.STRICT_GROUPING
-            ):
-                start = match.start
-                # An opening parenthesis the number does not close belongs to the text.
-                while candidate[start] == "(" and candidate.count(")", start, match.end) < (
-                    candidate.count("(", start, match.end)
-                ):
-                    start += 1
-                if any(start < f.end and f.start < match.end for f in found):
-                    continue
-                e164 = phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
-                found.append(Found(start, match.end, e164))
+            found += _matched(candidate, 0, region, found)
+        for run in national:
+            found += run.beside_other_groups(candidate, found)
         return sorted(found, key=lambda f: f.start)
 
     return check
+
+
+def _matched(text: str, offset: int, region: str, found: list[Found]) -> list[Found]:
+    """The numbers libphonenumber finds in `text` (at `offset` of the candidate) for `region`
+    that overlap none of `found`."""
+    new: list[Found] = []
+    for match in phonenumbers.PhoneNumberMatcher(
+        text, region, leniency=phonenumbers.Leniency.STRICT_GROUPING
+    ):
+        start = match.start
+        # An opening parenthesis the number does not close belongs to the text.
+        while text[start] == "(" and text.count(")", start, match.end) < (
+            text.count("(", start, match.end)
+        ):
+            start += 1
+        start, end = start + offset, match.end + offset
+        if any(start < f.end and f.start < end for f in [*found, *new]):
+            continue
+        e164 = phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
+        new.append(Found(start, end, e164))
+    return new
+
+
+# Digit groups as written; a number is at most 17 digits (15, and an international prefix).
+DIGIT_GROUP = re.compile(r"[0-9]+")
+MOST_DIGITS = 17
+
+
+class NationalNumbers:
+    """A region's national numbers among other digit groups. libphonenumber reads a run of
+    groups as one number or as none, so `3 612 34 56 78` holds no number for it. Here each run
+    of whole groups that could be one (its digits fit the region's national pattern, with or
+    without the national prefix) is read again on its own."""
+
+    def __init__(self, region: str) -> None:
+        metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+        self.region = region
+        pattern = metadata.general_desc.national_number_pattern if metadata else None
+        self.shape = (
+            re.compile(f"(?:{metadata.national_prefix or ''})?(?:{pattern})") if pattern else None
+        )
+
+    def beside_other_groups(self, candidate: str, found: list[Found]) -> list[Found]:
+        if self.shape is None:
+            return []
+        groups = [g for g in DIGIT_GROUP.finditer(candidate) if not _inside(g, found)]
+        new: list[Found] = []
+        first = 0
+        while first < len(groups):
+            read = self._read_from(candidate, groups, first, [*found, *new])
+            if read is None:
+                first += 1
+                continue
+            number, last = read
+            new.append(number)
+            first = last + 1
+        return new
+
+    def _read_from(
+        self, candidate: str, groups: list[re.Match], first: int, found: list[Found]
+    ) -> tuple[Found, int] | None:
+        """The shortest run of groups from `first` that is one valid number, and its last."""
+        digits = ""
+        for last in range(first, len(groups)):
+            if last > first and groups[last - 1].end() + 3 < groups[last].start():
+                return None  # no longer one run: as the screen's separators, at most three
+            digits += groups[last][0]
+            if len(digits) > MOST_DIGITS:
+                return None
+            if not self.shape.fullmatch(digits):
+                continue
+            start, end = groups[first].start(), groups[last].end()
+            start -= candidate[start - 1 : start] == "("
+            numbers = _matched(candidate[start:end], start, self.region, found)
+            if numbers and (numbers[0].start, numbers[0].end) == (groups[first].start(), end):
+                return numbers[0], last
+        return None
+
+
+def _inside(group: re.Match, found: list[Found]) -> bool:
+    return any(f.start <= group.start() and group.end() <= f.end for f in found)
 
 
 # A North American number as written (the `north_american_phone` rule's shape): an area code
