@@ -183,7 +183,7 @@ def pruned_lake_days(
         load_holds(lake.holds_path(), hold_everything=lake.legal_hold),
         periods=tuple(EVIDENCE_PARTITIONS),
     )
-    removed = prune(lake.layout(), decisions)
+    removed, decisions = prune(lake.layout(), decisions)
     context.log.info(
         f"{sum(d.pruned for d in decisions)} day(s) pruned, "
         f"{sum(not d.pruned for d in decisions)} kept, {len(removed)} file(s) removed"

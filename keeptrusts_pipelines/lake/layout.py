@@ -15,6 +15,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from keeptrusts_pipelines.errors import KeeptrustsError
 from keeptrusts_pipelines.lake.files import sha256_of, write_atomically
 
 if TYPE_CHECKING:
@@ -35,6 +36,10 @@ class WrittenFile:
     location: Location
     bytes: int
     sha256: str
+
+
+class PartitionChanged(KeeptrustsError):
+    """A partition is no longer the version a caller decided on (it was written again)."""
 
 
 class Lake(Protocol):
@@ -114,8 +119,11 @@ class Lake(Protocol):
         """Lines in every quarantine file of `table`."""
         ...
 
-    def delete_partition(self, table: str, day: date) -> Location | None:
-        """Remove the day's partition; where it was, or None when there was none."""
+    def delete_partition(
+        self, table: str, day: date, version: str | None = None
+    ) -> Location | None:
+        """Remove the day's partition; where it was, or None when there was none. With
+        `version` (a `partition_sha256`), only that version: another raises PartitionChanged."""
         ...
 
 
@@ -210,9 +218,11 @@ class LakeLayout:
             sum(1 for _ in path.open(encoding="utf-8")) for path in folder.glob("date=*/*.jsonl")
         )
 
-    def delete_partition(self, table: str, day: date) -> Path | None:
+    def delete_partition(self, table: str, day: date, version: str | None = None) -> Path | None:
         path = self.partition_file(table, day)
         if not path.exists():
             return None
+        if version is not None and sha256_of(path) != version:
+            raise PartitionChanged(f"{path} is no longer version {version[:12]}")
         path.unlink()
         return path

@@ -41,6 +41,7 @@ from keeptrusts_pipelines.lake.layout import (
     PARTITION_FILE,
     QUARANTINE_FILE,
     Location,
+    PartitionChanged,
     WrittenFile,
 )
 
@@ -212,14 +213,7 @@ class S3Lake:
         head = self._head(key)
         if head is None:
             raise FileNotFoundError(self.url(key))
-        checksum = head.get("ChecksumSHA256")
-        if (
-            not checksum
-            or "-" in checksum
-            or head.get("ChecksumType", "FULL_OBJECT") != ("FULL_OBJECT")
-        ):
-            return None
-        return base64.b64decode(checksum).hex()
+        return _verified_sha256(head)
 
     def _hash_of_object(self, key: str) -> str:
         digest = hashlib.sha256()
@@ -282,12 +276,23 @@ class S3Lake:
             return None
         return str(self._write(key, write).location)
 
-    def delete_partition(self, table: str, day: date) -> str | None:
+    def delete_partition(self, table: str, day: date, version: str | None = None) -> str | None:
         key = self.partition_key(table, day)
         self._listed_sizes.pop(key, None)
-        if self._head(key) is None:
+        head = self._head(key)
+        if head is None:
             return None
-        self.client.delete_object(Bucket=self.bucket, Key=key)
+        if version is None:
+            self.client.delete_object(Bucket=self.bucket, Key=key)
+            return self.url(key)
+        if (_verified_sha256(head) or self._hash_of_object(key)) != version:
+            raise PartitionChanged(f"{self.url(key)} is no longer version {version[:12]}")
+        try:  # only the object whose version was checked, not one written since
+            self.client.delete_object(Bucket=self.bucket, Key=key, IfMatch=head["ETag"])
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") not in PRECONDITION_CODES:
+                raise
+            raise PartitionChanged(f"{self.url(key)} was written again meanwhile") from None
         return self.url(key)
 
     def _write(self, key: str, write: Callable[[Path], None]) -> WrittenFile:
@@ -323,3 +328,11 @@ class S3Lake:
                             "wrote it: materialize the day again"
                         ) from None
         return WrittenFile(self.url(key), size, digest)
+
+
+def _verified_sha256(head: dict[str, Any]) -> str | None:
+    """The whole-object SHA-256 in a HEAD answer, if the store verified one on upload."""
+    checksum = head.get("ChecksumSHA256")
+    if not checksum or "-" in checksum or head.get("ChecksumType", "FULL_OBJECT") != "FULL_OBJECT":
+        return None
+    return base64.b64decode(checksum).hex()

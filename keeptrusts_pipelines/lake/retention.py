@@ -1,8 +1,10 @@
 """Retention: prune daily partitions past the retention hours, but only days
 that a delivered bundle of every evidence period (weekly, monthly, quarterly) covers and no
-legal hold keeps: a day still owed to a month's or a quarter's bundle stays. Every day
-considered is reported: pruned (with the bundles that cover it) or kept (with why). Nothing is
-deleted silently.
+legal hold keeps: a day still owed to a month's or a quarter's bundle stays. A bundle covers a
+day only as it read it: a partition written again since (late events, a backfill) holds rows
+no delivered bundle has, and stays until its periods are delivered again; only the version
+the bundles read is deleted. Every day considered is reported: pruned (with the bundles that
+cover it) or kept (with why). Nothing is deleted silently.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 import yaml
 
 from keeptrusts_pipelines.errors import ConfigurationError
-from keeptrusts_pipelines.lake.layout import Lake, Location
+from keeptrusts_pipelines.lake.layout import Lake, Location, PartitionChanged
 from keeptrusts_pipelines.model.days import day_bounds
 from keeptrusts_pipelines.model.records import DeliveryRecord, ExportRecord
 
@@ -39,6 +41,23 @@ class Decision:
     day: str
     pruned: bool
     reason: str
+    # Pruned: each table's partition version the covering bundles read, the one to delete.
+    versions: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """A delivered bundle: its period, window, where it was delivered, and the version of
+    each partition it read ((table, day) → sha256)."""
+
+    period: str
+    start: datetime
+    end: datetime
+    uri: str
+    versions: dict[tuple[str, str], str]
+
+    def covers(self, start: datetime, end: datetime) -> bool:
+        return self.start <= start and end <= self.end
 
 
 def load_holds(path: Path | None, hold_everything: bool = False) -> list[Hold]:
@@ -66,9 +85,9 @@ def load_holds(path: Path | None, hold_everything: bool = False) -> list[Hold]:
     return holds
 
 
-def delivered_coverage(evidence_root: Path) -> list[tuple[str, datetime, datetime, str]]:
-    """(period, start, end, uri) of every delivered bundle whose delivered bytes are its
-    record's; the period is the kind its folder names (`monthly-2026-11-01` → monthly)."""
+def delivered_coverage(evidence_root: Path) -> list[Coverage]:
+    """Every delivered bundle whose delivered bytes are its record's; the period is the kind
+    its folder names (`monthly-2026-11-01` → monthly)."""
     covered = []
     for delivery_path in sorted(evidence_root.glob(f"*/{DELIVERY_RECORD}")):
         record_path = delivery_path.with_name(RECORD)
@@ -80,11 +99,12 @@ def delivered_coverage(evidence_root: Path) -> list[tuple[str, datetime, datetim
             continue  # the delivered bundle was superseded locally and not delivered again
         window = record.window
         covered.append(
-            (
+            Coverage(
                 delivery_path.parent.name.split("-", 1)[0],
                 datetime.fromisoformat(window["from"].replace("Z", "+00:00")),
                 datetime.fromisoformat(window["to"].replace("Z", "+00:00")),
                 str(delivery.uri),
+                {(p["table"], p["day"]): p["sha256"] for p in record.partitions or ()},
             )
         )
     return covered
@@ -114,38 +134,62 @@ def plan_retention(
                 Decision(day.isoformat(), False, f"legal hold{scope}: {held[0].reason}")
             )
             continue
-        covering = {
-            period: next(
-                (uri for kind, s, e, uri in coverage if kind == period and s <= start and end <= e),
-                None,
-            )
-            for period in periods
+        versions = {
+            (table, day.isoformat()): lake.partition_sha256(table, day)
+            for table in PRUNED_TABLES
+            if lake.has_partition(table, day)
         }
-        owed = [period for period, uri in covering.items() if uri is None]
-        if owed:
-            decisions.append(
-                Decision(
-                    day.isoformat(),
-                    False,
-                    f"no delivered {' or '.join(owed)} evidence bundle covers it yet",
-                )
+        uris, owed, stale = [], [], []
+        for period in periods:
+            bundles = [c for c in coverage if c.period == period and c.covers(start, end)]
+            read_as_is = [
+                c for c in bundles if all(c.versions.get(k) == v for k, v in versions.items())
+            ]
+            if read_as_is:
+                uris.append(read_as_is[0].uri)
+            elif bundles:
+                stale.append(bundles[0].uri)
+            else:
+                owed.append(period)
+        reasons = (
+            [f"no delivered {' or '.join(owed)} evidence bundle covers it yet"] if owed else []
+        )
+        if stale:
+            reasons.append(
+                f"written again since {', '.join(stale)} read it: deliver those periods again"
             )
+        if reasons:
+            decisions.append(Decision(day.isoformat(), False, "; ".join(reasons)))
             continue
         decisions.append(
-            Decision(day.isoformat(), True, "covered by " + ", ".join(covering.values()))
+            Decision(
+                day.isoformat(),
+                True,
+                "covered by " + ", ".join(uris),
+                tuple((table, sha) for (table, _), sha in versions.items()),
+            )
         )
     return decisions
 
 
-def prune(lake: Lake, decisions: list[Decision]) -> list[Location]:
-    """Delete the partitions of the days decided for pruning; where each removed one was."""
-    removed = []
+def prune(lake: Lake, decisions: list[Decision]) -> tuple[list[Location], list[Decision]]:
+    """Delete the partition versions of the days decided for pruning; where each removed one
+    was, and the decisions as carried out: a day written again meanwhile is kept."""
+    removed: list[Location] = []
+    carried_out = []
     for decision in decisions:
         if not decision.pruned:
+            carried_out.append(decision)
             continue
         day = date.fromisoformat(decision.day)
-        for table in PRUNED_TABLES:
-            location = lake.delete_partition(table, day)
-            if location is not None:
-                removed.append(location)
-    return removed
+        try:
+            for table, version in decision.versions:
+                location = lake.delete_partition(table, day, version)
+                if location is not None:
+                    removed.append(location)
+        except PartitionChanged as error:
+            why = f"written again while retention ran ({error}): deliver its periods again"
+            carried_out.append(Decision(decision.day, False, why))
+            continue
+        carried_out.append(decision)
+    return removed, carried_out
