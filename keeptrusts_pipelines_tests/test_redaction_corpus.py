@@ -481,3 +481,17 @@ def test_no_phone_number_survives_among_digit_groups(pieces: list, joint: str) -
     assert not survivors, (text, redacted)
     frame = pl.DataFrame({"input": [text]})
     assert session.apply(frame, "events")["input"].to_list() == [redacted]
+
+
+def test_amounts_in_european_notation_stay_and_phones_beside_them_go() -> None:
+    """Thousands after dots and a decimal comma are an amount, even where the digits would
+    make a valid number (888 609 697 is one in Spain); a number written with dots and no
+    decimals, or listed after a comma, is a phone."""
+    session = load_policy(regions=("ES",)).session()
+    amounts = ["importe 888.609.697,71 EUR", "transferencia de 612.345.678,90 €", "1.234.567,89"]
+    assert session.text(amounts) == amounts
+    phones = ["llama al 612.345.678, gracias", "tel 612.345.678,612.345.679"]
+    assert [re.sub(marker("PHONE"), "#", t) for t in session.text(phones)] == [
+        "llama al #, gracias",
+        "tel #,#",
+    ]

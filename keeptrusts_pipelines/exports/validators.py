@@ -127,7 +127,7 @@ def phone_check(regions: tuple[str, ...]) -> Check:
     def check(candidate: str) -> list[Found]:
         found: list[Found] = []
         for region in regions:
-            found += _matched(candidate, 0, region, found)
+            found += _matched(candidate, 0, len(candidate), region, found)
         for run in national:
             found += run.beside_other_groups(candidate, found)
         return sorted(found, key=lambda f: f.start)
@@ -135,9 +135,10 @@ def phone_check(regions: tuple[str, ...]) -> Check:
     return check
 
 
-def _matched(text: str, offset: int, region: str, found: list[Found]) -> list[Found]:
-    """The numbers libphonenumber finds in `text` (at `offset` of the candidate) for `region`
-    that overlap none of `found`."""
+def _matched(candidate: str, begin: int, end: int, region: str, found: list[Found]) -> list[Found]:
+    """The numbers libphonenumber finds in `candidate[begin:end]` for `region` that overlap
+    none of `found` and are no amount."""
+    text = candidate[begin:end]
     new: list[Found] = []
     for match in phonenumbers.PhoneNumberMatcher(
         text, region, leniency=phonenumbers.Leniency.STRICT_GROUPING
@@ -148,12 +149,20 @@ def _matched(text: str, offset: int, region: str, found: list[Found]) -> list[Fo
             text.count("(", start, match.end)
         ):
             start += 1
-        start, end = start + offset, match.end + offset
-        if any(start < f.end and f.start < end for f in [*found, *new]):
+        start, stop = start + begin, match.end + begin
+        if any(start < f.end and f.start < stop for f in [*found, *new]):
             continue
+        if THOUSANDS.fullmatch(candidate, start, stop) and DECIMALS.fullmatch(candidate, stop):
+            continue  # 888.609.697,71: an amount as Europe writes it
         e164 = phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
-        new.append(Found(start, end, e164))
+        new.append(Found(start, stop, e164))
     return new
+
+
+# An amount in European notation: thousands after dots, then a decimal comma and cents (the
+# phone rule's pattern takes the cents into the candidate).
+THOUSANDS = re.compile(r"[0-9]{1,3}(?:\.[0-9]{3})+")
+DECIMALS = re.compile(r",[0-9]{1,2}")
 
 
 # Digit groups as written; a number is at most 17 digits (15, and an international prefix).
@@ -206,7 +215,7 @@ class NationalNumbers:
                 continue
             start, end = groups[first].start(), groups[last].end()
             start -= candidate[start - 1 : start] == "("
-            numbers = _matched(candidate[start:end], start, self.region, found)
+            numbers = _matched(candidate, start, end, self.region, found)
             if numbers and (numbers[0].start, numbers[0].end) == (groups[first].start(), end):
                 return numbers[0], last
         return None
