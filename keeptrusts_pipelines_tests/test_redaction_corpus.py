@@ -345,7 +345,8 @@ def test_the_iban_pattern_names_every_country_of_the_registry_with_its_length() 
     for country, structure in re.findall(r'^([A-Z]{2}) .*bban="([^"]*)"', registry, re.M):
         length = sum(int(n) for n in re.findall(r"(\d+)!", structure))
         groups = re.findall(
-            r"\(\?:([A-Z|]+)\)\[0-9\]\{2\}\(\?:\[ -\]\?\[A-Za-z0-9\]\)\{(\d+)\}", pattern
+            r"\(\?:([A-Z|]+)\)\[ -\]\?\[0-9\]\{2\}\(\?:\(\?:[^)]*\)\?\[A-Za-z0-9\]\)\{(\d+)\}",
+            pattern,
         )
         group = next(g for g in groups if country in g[0].split("|"))
         assert int(group[1]) == length, country
@@ -495,3 +496,65 @@ def test_amounts_in_european_notation_stay_and_phones_beside_them_go() -> None:
         "llama al #, gracias",
         "tel #,#",
     ]
+
+
+# Personal data and secrets as people paste them, each with the part that must not remain.
+WRITTEN_AS_PASTED = [
+    ("llamar a 620 76 86 57 629 04 38 41 640 53 44 35", ["86 57", "04 38", "44 35"]),
+    ("llamar a 4111 1111 1111 1111 629 98 67 25", ["4111", "98 67"]),
+    ("llamar a 123-45-6789 699 77 48 59", ["6789", "77 48"]),
+    ("+34 61 234 5678", ["234 5678"]),
+    ("+34 6123 45678", ["45678"]),
+    ("612\u00a034\u00a056\u00a078", ["56\u00a078"]),
+    ("612\u202f34\u202f56\u202f78", ["56\u202f78"]),
+    ("612\t345\t678", ["345"]),
+    ("4111\u00a01111\u00a01111\u00a01111", ["4111"]),
+    ("4111  1111  1111  1111", ["4111"]),
+    ("ES91\u00a02100\u00a00418\u00a04502\u00a00005\u00a01332", ["0418"]),
+    ("ES91  2100  0418  4502  0005  1332", ["0418"]),
+    ("ES 91 2100 0418 4502 0005 1332", ["0418"]),
+    ("_john@example.com_", ["john@"]),
+    ("user@example.com_backup", ["user@"]),
+    ("john@example.com1", ["john@"]),
+    ("aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", ["wJalr"]),
+    ("https://api.example.com/v1?api_key=Zx8Qp2Lm9Rt4Vw7Yb3Nc6Hd1&user=a", ["Zx8Qp"]),
+    ("password=Hunter2Hunter2!", ["Hunter2"]),
+    ('"client_secret": "abcdEFGH1234ijkl"', ["abcdEFGH"]),
+    ("X-API-Key: 9f8e7d6c5b4a39281706", ["9f8e7d"]),
+    ("mysql://root:Tr0ub4dor@10.0.0.5/db", ["Tr0ub4dor"]),
+    ("redis://:Tr0ub4dor@cache:6379/0", ["Tr0ub4dor"]),
+    ("-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAu1SU1L (cut off)", ["MIIEow"]),
+    (
+        "-----BEGIN PGP PRIVATE KEY BLOCK-----\nlQOYBF\n-----END PGP PRIVATE KEY BLOCK-----",
+        ["lQOYBF"],
+    ),
+]
+# Near them, and no personal data or secret: left as written.
+PASTED_LOOK_ALIKES = [
+    "scores: 38 48 97 36 22 28 95 13",
+    "password: ********",
+    "password=${DB_PASSWORD}",
+    "api_key: <your key here>",
+    "the password is weak",
+    "see token: [API_KEY]",
+]
+
+
+@pytest.mark.parametrize(("text", "hidden"), WRITTEN_AS_PASTED)
+def test_values_written_as_pasted_are_replaced(text: str, hidden: list[str]) -> None:
+    session = load_policy(regions=("ES",)).session()
+    (redacted,) = session.text([text])
+    assert not [part for part in hidden if part in redacted], redacted
+    frame = pl.DataFrame({"input": [text]})
+    assert session.apply(frame, "events")["input"].to_list() == [redacted]
+
+
+def test_look_alikes_of_pasted_values_stay() -> None:
+    session = load_policy(regions=("ES",)).session()
+    assert session.text(PASTED_LOOK_ALIKES) == PASTED_LOOK_ALIKES
+
+
+def test_a_keyword_and_its_separator_stay_beside_the_secret() -> None:
+    session = load_policy(regions=("ES",)).session()
+    texts = ["password=Hunter2Hunter2!", '"api_key": "Zx8Qp2Lm9Rt4Vw7Yb3Nc6Hd1"']
+    assert session.text(texts) == ["password=[SECRET]", '"api_key": "[SECRET]"']

@@ -72,13 +72,30 @@ def _card_network(digits: str) -> bool:
     )
 
 
+def _grouped_as_card(sizes: list[int]) -> bool:
+    """Digit groups as cards are written: in one run, in fours (the last of one to four), or
+    4-6-5 and 4-6-4 (American Express, Diners). Other groupings are other numbers side by side
+    (a list of phones, scores), whose digits may happen to pass Luhn."""
+    return (
+        len(sizes) == 1
+        or sizes in ([4, 6, 5], [4, 6, 4])
+        or (all(size == 4 for size in sizes[:-1]) and 1 <= sizes[-1] <= 4)
+    )
+
+
 def card(candidate: str) -> list[Found]:
-    """The longest run of digit groups that is a Luhn-valid number of a card network; a
-    security code written right after it goes with it."""
+    """The longest run of digit groups, grouped as a card is, that is a Luhn-valid number of a
+    card network; a security code written right after it, as the candidate's last group, goes
+    with it."""
     groups = _groups(candidate)
     for first, last in _spans_longest_first(len(groups)):
         digits = "".join(group[0] for group in groups[first:last])
-        if 13 <= len(digits) <= 19 and _card_network(digits) and luhn.is_valid(digits):
+        if (
+            13 <= len(digits) <= 19
+            and _grouped_as_card([len(group[0]) for group in groups[first:last]])
+            and _card_network(digits)
+            and luhn.is_valid(digits)
+        ):
             end = groups[last - 1].end()
             if last == len(groups) - 1 and CVV.fullmatch(groups[last][0]):
                 end = groups[last].end()
@@ -125,14 +142,37 @@ def phone_check(regions: tuple[str, ...]) -> Check:
     national = [NationalNumbers(region) for region in regions]
 
     def check(candidate: str) -> list[Found]:
+        candidate = candidate.translate(SPACES)  # one character for one: spans stay
         found: list[Found] = []
         for region in regions:
             found += _matched(candidate, 0, len(candidate), region, found)
+        found += _international(candidate, found)
         for run in national:
             found += run.beside_other_groups(candidate, found)
         return sorted(found, key=lambda f: f.start)
 
     return check
+
+
+# Spaces libphonenumber does not take for separators, as the one it does.
+SPACES = str.maketrans(dict.fromkeys("\t\u2007\u2009\u202f", " "))
+
+
+def _international(candidate: str, found: list[Found]) -> list[Found]:
+    """Numbers written with their country code (+34 61 234 5678) in any grouping: the code
+    says it is a phone number, whatever the groups."""
+    if "+" not in candidate:
+        return []
+    new: list[Found] = []
+    for match in phonenumbers.PhoneNumberMatcher(
+        candidate, "ZZ", leniency=phonenumbers.Leniency.VALID
+    ):
+        start = candidate.index("+", match.start, match.end) if "+" in match.raw_string else -1
+        if start < 0 or any(start < f.end and f.start < match.end for f in [*found, *new]):
+            continue
+        e164 = phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
+        new.append(Found(start, match.end, e164))
+    return new
 
 
 def _matched(candidate: str, begin: int, end: int, region: str, found: list[Found]) -> list[Found]:
@@ -286,7 +326,21 @@ def ipv6(candidate: str) -> list[Found]:
 
 EMAIL_LABEL = re.compile(r"^[^\W_](?:[\w-]*[^\W_])?$")
 EMAIL_LOCAL = re.compile(r"[\w.%+'-]")
-EMAIL_DOMAIN = re.compile(r"[\w.-]")
+EMAIL_DOMAIN = re.compile(r"[^\W_]|[.-]")
+
+
+def _prefixes(text: str) -> list[str]:
+    return [text[:end] for end in range(len(text), 0, -1)]
+
+
+def _well_formed_domain(domain: str) -> bool:
+    labels = domain.split(".")
+    top = labels[-1]
+    return (
+        len(labels) >= 2
+        and all(EMAIL_LABEL.match(label) for label in labels)
+        and ((top.isalpha() and len(top) >= 2) or top.startswith("xn--"))
+    )
 
 
 def email(candidate: str) -> list[Found]:
@@ -296,24 +350,21 @@ def email(candidate: str) -> list[Found]:
     start = at
     while start > 0 and EMAIL_LOCAL.match(candidate[start - 1]):
         start -= 1
-    while start < at and candidate[start] in "'.":
+    while start < at and candidate[start] in "'._":
         start += 1
     end = at + 1
     while end < len(candidate) and EMAIL_DOMAIN.match(candidate[end]):
         end += 1
-    domain = candidate[at + 1 : end].rstrip(".-")
     local = candidate[start:at]
-    labels = domain.split(".")
-    top = labels[-1]
-    if (
-        not local
-        or len(local) > 64
-        or local.endswith(".")
-        or ".." in local
-        or len(labels) < 2
-        or not all(EMAIL_LABEL.match(label) for label in labels)
-        or not ((top.isalpha() and len(top) >= 2) or top.startswith("xn--"))
-    ):
+    if not local or len(local) > 64 or local.endswith(".") or ".." in local:
+        return []
+    # The longest well-formed domain the text starts with: `example.com1`, `example.com_`
+    # (markdown) end where the address does.
+    domain = next(
+        (d for d in _prefixes(candidate[at + 1 : end].rstrip(".-")) if _well_formed_domain(d)),
+        None,
+    )
+    if domain is None:
         return []
     address = candidate[start : at + 1 + len(domain)]
     value = unicodedata.normalize("NFC", address).casefold()
@@ -372,6 +423,34 @@ def aws_secret_key(candidate: str) -> list[Found]:
     return []
 
 
+# What a configuration file or a command line holds where no secret is written.
+PLACEHOLDER = re.compile(
+    r"[*xX.#-]+|\$\{?[A-Za-z_][A-Za-z0-9_]*\}?|<[^>]*>|\{\{.*\}\}|%s|None|null"
+)
+# The keyword and what separates it from its value, as the rule's pattern writes them.
+KEYWORD = re.compile(r"""[^A-Za-z0-9_.-]?[A-Za-z0-9_.-]+["']?\s*(?:=>|=|:)\s*["']?""")
+
+
+def keyword_secret(candidate: str) -> list[Found]:
+    """The value after `password=`, `api_key: ` and the like (the keyword stays); not a
+    placeholder (`********`, `${DB_PASSWORD}`, `<your key>`)."""
+    keyword = KEYWORD.match(candidate)
+    value = candidate[keyword.end() :] if keyword else ""
+    if len(value) < 8 or PLACEHOLDER.fullmatch(value):
+        return []
+    return [Found(len(candidate) - len(value), len(candidate), value)]
+
+
+def url_password(candidate: str) -> list[Found]:
+    """The password of `scheme://user:password@host` (the user and host stay)."""
+    credentials = candidate[candidate.index("://") + 3 : candidate.rindex("@")]
+    user, _, password = credentials.partition(":")
+    if not password or PLACEHOLDER.fullmatch(password):
+        return []
+    start = candidate.index("://") + 3 + len(user) + 1
+    return [Found(start, start + len(password), password)]
+
+
 def checks(regions: tuple[str, ...]) -> dict[str, Check]:
     """Every check a rule may name, with phone numbers read for `regions`."""
     return {
@@ -389,6 +468,8 @@ def checks(regions: tuple[str, ...]) -> dict[str, Check]:
         "jwt": jwt,
         "basic_credentials": basic_credentials,
         "aws_secret_key": aws_secret_key,
+        "keyword_secret": keyword_secret,
+        "url_password": url_password,
     }
 
 
