@@ -558,3 +558,38 @@ def test_a_keyword_and_its_separator_stay_beside_the_secret() -> None:
     session = load_policy(regions=("ES",)).session()
     texts = ["password=Hunter2Hunter2!", '"api_key": "Zx8Qp2Lm9Rt4Vw7Yb3Nc6Hd1"']
     assert session.text(texts) == ["password=[SECRET]", '"api_key": "[SECRET]"']
+
+
+def test_a_value_holding_every_private_use_character_is_redacted() -> None:
+    """Matches are marked with a character the values do not hold; a prompt made of every
+    private-use character must not fail the export (which would keep the window's redacted
+    evidence from being made) nor leave its addresses."""
+    session = load_policy(regions=("ES",)).session()
+    private_use = "".join(map(chr, [*range(0xE000, 0xF900), *range(0xF0000, 0xFFFFE)]))
+    hostile = private_use + " mail a@b.com or xa@b.com a@b.com"
+    (redacted,) = session.text([hostile])
+    assert redacted.startswith(private_use) and "@b.com" not in redacted
+    assert session.redact_values([hostile]) == [redacted]
+
+
+def test_values_that_together_hold_every_character_are_redacted_in_parts() -> None:
+    session = load_policy(regions=("ES",)).session()
+    values = [
+        "".join(
+            chr(c) for c in range(start, min(start + 20_000, 0x110000)) if not 0xD800 <= c <= 0xDFFF
+        )
+        + " a@b.com b@c.com a@b.com"
+        for start in range(0x80, 0x110000, 20_000)
+    ]
+    assert set().union(*values) >= {chr(c) for c in range(0xE000, 0xF900)}
+    frame = pl.DataFrame({"input": values})
+    redacted = session.apply(frame, "events")["input"].to_list()
+    assert redacted == session.text(values)
+    assert not [value for value in redacted if "@b.com" in value or "@c.com" in value]
+
+
+def test_a_value_of_many_addresses_has_each_replaced() -> None:
+    session = load_policy(regions=("ES",)).session()
+    many = " ".join(f"u{i}@ex.com u{i}@ex.com" for i in range(5_000))
+    (redacted,) = session.text([many])
+    assert "@ex.com" not in redacted and redacted.count("[EMAIL:") == 10_000

@@ -464,19 +464,21 @@ class Redaction:
                         changed[hits[0]][1],
                     )
                     continue
-            elif all(value.count(m) == matches.count(m) for m in set(matches)):
+            elif len(set(matches)) <= FEW_MATCHES and all(
+                value.count(m) == matches.count(m) for m in set(matches)
+            ):
                 for match in sorted(set(hits), key=len, reverse=True):
                     value = value.replace(match, changed[match][0])
                 outcomes[index] = (value, tuple(p for m in hits for p in changed[m][1]))
                 continue
             marked.append(index)
-        if marked:
+        for group in _sharing_unused_characters([values[i] for i in marked], marked):
             # The screen puts a mark where each match was (the same matches, in the same
             # order), and the value is rebuilt from the pieces between the marks.
-            subset = pl.Series([values[i] for i in marked], dtype=pl.String)
-            mark = _unused_characters(subset)[0]
+            subset = pl.Series([values[i] for i in group.indices], dtype=pl.String)
+            mark = group.unused[0]
             pieces = subset.str.replace_all(self.policy.screen, mark).str.split(mark).to_list()
-            for index, parts in zip(marked, pieces, strict=True):
+            for index, parts in zip(group.indices, pieces, strict=True):
                 rebuilt = [parts[0]]
                 for match, after in zip(found[index], parts[1:], strict=True):
                     rebuilt += [changed[match][0] if match in changed else match, after]
@@ -672,27 +674,61 @@ def _replace_matches(
     Every match is first wrapped in two characters the values do not hold, so replacing the
     chosen ones as literals cannot touch the same characters elsewhere in a value.
     """
-    start, end = _unused_characters(text)
+    groups = _sharing_unused_characters(text.to_list(), list(range(text.len())))
+    if len(groups) > 1:  # values that together hold nearly every character: in parts
+        parts = [
+            _replace_matches(text.gather(g.indices), pattern, matches, replacements) for g in groups
+        ]
+        order = pl.Series([i for g in groups for i in g.indices]).arg_sort()
+        return pl.concat(parts).gather(order)
+    start, end = groups[0].unused if groups else ("", "")
     wrapped = text.str.replace_all(pattern, f"{start}${{0}}{end}")
     replaced = wrapped.str.replace_many([f"{start}{m}{end}" for m in matches], replacements)
     return replaced.str.replace_all(f"[{start}{end}]", "")
 
 
-# Private-use code points: never assigned a meaning, so rare in real text.
-PRIVATE_USE = (*range(0xE000, 0xF900), *range(0xF0000, 0xFFFFE))
+# Marks are taken from the private-use code points first (never assigned a meaning, so rare in
+# real text), then from any other code point above ASCII but the surrogates.
+MARKS = (
+    range(0xE000, 0xF900),
+    range(0xF0000, 0x110000),
+    range(0xFFFF, 0xF8FF, -1),
+    range(0xEFFFF, 0xFFFF, -1),
+    range(0xD7FF, 0x7F, -1),
+)
+# At most this many distinct matches in a value are replaced as text; more, by their marks.
+FEW_MATCHES = 32
 
 
-def _unused_characters(text: pl.Series) -> tuple[str, str]:
-    """Two private-use characters that occur in none of `text`'s values."""
-    unused: list[str] = []
-    for character in map(chr, PRIVATE_USE):
-        if not text.str.contains(character, literal=True).any():
-            unused.append(character)
+@dataclass(frozen=True)
+class MarkedGroup:
+    """Values (by index) and two characters none of them holds, to mark their matches with."""
+
+    indices: list[int]
+    unused: tuple[str, str]
+
+
+def _sharing_unused_characters(values: list[str], indices: list[int]) -> list[MarkedGroup]:
+    """`values` (at `indices`) in groups, each with two characters none of its values holds:
+    one group unless together they hold nearly every character there is, which a hostile
+    text can, but no single value short of a million characters."""
+    if not values:
+        return []
+    used = set().union(*(value for value in values if value))
+    unused = []
+    for code in (code for codes in MARKS for code in codes):
+        if chr(code) not in used:
+            unused.append(chr(code))
             if len(unused) == 2:
-                return unused[0], unused[1]
-    raise KeeptrustsError(
-        "redaction: the text holds nearly every private-use character, so validated rules "
-        "cannot mark their matches; export it with --raw-content or drop the check"
+                return [MarkedGroup(indices, (unused[0], unused[1]))]
+    if len(values) == 1:
+        raise KeeptrustsError(
+            "redaction: one value holds nearly every Unicode character, so its matches cannot "
+            "be marked; that value cannot be redacted"
+        )
+    half = len(values) // 2
+    return _sharing_unused_characters(values[:half], indices[:half]) + (
+        _sharing_unused_characters(values[half:], indices[half:])
     )
 
 
