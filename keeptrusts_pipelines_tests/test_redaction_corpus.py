@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from stdnum import iban, luhn
 from stdnum.es import cif, dni, nie
 
+from keeptrusts_pipelines.errors import KeeptrustsError
 from keeptrusts_pipelines.exports.pseudonyms import ALPHABET
 from keeptrusts_pipelines.exports.redaction import Redaction, load_policy
 
@@ -593,3 +594,38 @@ def test_a_value_of_many_addresses_has_each_replaced() -> None:
     many = " ".join(f"u{i}@ex.com u{i}@ex.com" for i in range(5_000))
     (redacted,) = session.text([many])
     assert "@ex.com" not in redacted and redacted.count("[EMAIL:") == 10_000
+
+
+def test_categorical_texts_are_redacted_as_texts() -> None:
+    session = load_policy(regions=("ES",)).session()
+    text = "call 612 34 56 78 or a@b.com"
+    frame = pl.DataFrame(
+        {"team": [text], "model": [text]},
+        schema={"team": pl.Categorical, "model": pl.Enum([text])},
+    )
+    redacted = session.apply(frame, "events")
+    assert redacted.row(0) == tuple(session.text([text])) * 2
+
+
+@pytest.mark.parametrize(
+    ("dtype", "value"),
+    [
+        (pl.Struct({"note": pl.String}), {"note": "a@b.com"}),
+        (pl.List(pl.List(pl.String)), [["a@b.com"]]),
+        (
+            pl.List(pl.Struct({"inner": pl.Struct({"note": pl.String})})),
+            [{"inner": {"note": "a@b.com"}}],
+        ),
+    ],
+)
+def test_text_in_a_shape_redaction_cannot_read_fails_the_export(
+    dtype: pl.DataType, value: object
+) -> None:
+    """A new column must not pass unread: text inside a record or a list of lists is an error
+    that names the column, never output as it came."""
+    session = load_policy(regions=("ES",)).session()
+    frame = pl.DataFrame(
+        {"input": ["x"], "extra": [value]}, schema={"input": pl.String, "extra": dtype}
+    )
+    with pytest.raises(KeeptrustsError, match="column 'extra' holds text"):
+        session.apply(frame, "events")

@@ -84,6 +84,44 @@ class ColumnSpec:
     keep: tuple[str, ...] = ()
 
 
+def _holds_text(dtype: pl.DataType) -> bool:
+    """Whether values of `dtype` hold text at any depth."""
+    if isinstance(dtype, pl.String | pl.Categorical | pl.Enum):
+        return True
+    if isinstance(dtype, pl.List | pl.Array):
+        return _holds_text(dtype.inner)
+    if isinstance(dtype, pl.Struct):
+        return any(_holds_text(f.dtype) for f in dtype.fields)
+    return False
+
+
+def _readable(frame: pl.DataFrame, spec: ColumnSpec) -> pl.DataFrame:
+    """`frame` with categorical texts as plain ones; a column holding text in a shape the
+    rules cannot read (text in a record, a list of lists) fails the export, never passes."""
+    categorical = [n for n, t in frame.schema.items() if isinstance(t, pl.Categorical | pl.Enum)]
+    if categorical:
+        frame = frame.with_columns(pl.col(categorical).cast(pl.String))
+    for name, dtype in frame.schema.items():
+        if name not in spec.keep and _holds_text(dtype) and not _read_whole(dtype):
+            raise KeeptrustsError(
+                f"redaction: column {name!r} holds text as {dtype}, which redaction does not "
+                "read; flatten it to text or lists of records of text, or list it under `keep` "
+                "in the redaction rules if it holds no personal data"
+            )
+    return frame
+
+
+def _read_whole(dtype: pl.DataType) -> bool:
+    """Whether redaction reads every text of `dtype`: a string, a list of strings, a list of
+    records whose texts are all strings of their own fields."""
+    inner = dtype.inner if isinstance(dtype, pl.List) else None
+    if dtype == pl.String or inner == pl.String:
+        return True
+    return isinstance(inner, pl.Struct) and all(
+        f.dtype == pl.String or not _holds_text(f.dtype) for f in inner.fields
+    )
+
+
 def _is_text(dtype: pl.DataType) -> bool:
     """Whether values of `dtype` hold text: strings, lists of strings, lists of records with
     a text field (the shapes the exports have)."""
@@ -225,6 +263,7 @@ class Redaction:
         """`apply`, and the names of the columns it changed."""
         if frame.height == 0:
             return frame, []
+        frame = _readable(frame, self.policy.spec(export_type))
         spec = self.policy.spec(export_type)
         columns = self.policy.columns_of(export_type, frame.schema)
         identity = [c for c in columns if c in spec.identity and frame.schema[c] == pl.String]
