@@ -529,6 +529,12 @@ WRITTEN_AS_PASTED = [
         "-----BEGIN PGP PRIVATE KEY BLOCK-----\nlQOYBF\n-----END PGP PRIVATE KEY BLOCK-----",
         ["lQOYBF"],
     ),
+    ("https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX", ["XXXX"]),
+    ("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", ["ngeVf"]),
+    ("npm_abcdefghijklmnopqrstuvwxyz0123456789", ["abcdefgh"]),
+    ("AccountName=x;AccountKey=" + "Ab1+" * 22 + "==;EndpointSuffix=core", ["Ab1+"]),
+    ("fw 10.20.30.40", ["10.20"]),
+    ("server/10.0.0.5", ["10.0.0.5"]),
 ]
 # Near them, and no personal data or secret: left as written.
 PASTED_LOOK_ALIKES = [
@@ -538,6 +544,13 @@ PASTED_LOOK_ALIKES = [
     "api_key: <your key here>",
     "the password is weak",
     "see token: [API_KEY]",
+    "see section 3.2.1.4 of the policy",
+    "Version: 1.0.0.0",
+    "Mozilla/5.0 Chrome/120.0.0.0 Safari/537.36",
+    "OID 2.5.4.3",
+    "pip install pkg==2.0.0.1",
+    "Article 5.1.2.3 GDPR",
+    "route 10.20.0.0/16",
 ]
 
 

@@ -299,13 +299,16 @@ IPV4_LEAD = re.compile(r"[0-9]")
 
 
 def ipv4(candidate: str) -> list[Found]:
-    """An IPv4 address of exactly four parts; a version (`version 10.2.1.4`, `v1.2.3.4`) or a
-    longer dotted number (an OID) is not one."""
+    """An IPv4 address of exactly four parts that names a host. A version (`version 10.2.1.4`,
+    `v1.2.3.4`, `pkg==2.0.0.1`), a section (`section 3.2.1.4`), a longer dotted number (an OID)
+    or a network (`10.20.0.0`, `Chrome/120.0.0.0`: of no one host) is not one."""
     if not IPV4_LEAD.match(candidate):
-        return []  # the rule's pattern took a version word in front of it
+        return []  # the rule's pattern took a version or section word in front of it
     try:
         address = ipaddress.IPv4Address(candidate)
     except ValueError:
+        return []
+    if address.packed[2:] == b"\x00\x00":
         return []
     return [Found(0, len(candidate), str(address))]
 
