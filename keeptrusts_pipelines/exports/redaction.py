@@ -30,11 +30,14 @@ SAMPLE_VALUES = 2_000
 # Distinct values and candidates whose redaction an export remembers: bounds the memory taken.
 REMEMBERED_VALUES = 20_000
 REMEMBERED_MATCHES = 50_000
-# The screen takes the leftmost candidate first, and one candidate can take the digits before a
-# number with the start of the next (`3 4 (212) 555-0198 (212`): the next number's rest is then
-# a candidate too short to be one. A changed value is screened again until it no longer
-# changes: markers match no rule, so each pass works on less of the text, and ends.
+# The screen takes the leftmost candidate first, and a candidate that ends inside a number
+# leaves the number's rest a candidate too short to be one. The rules' patterns take whole runs
+# of digit groups so that none does; should one still, the rest stands beside a replacement: a
+# changed value with digits next to a marker is screened again until it no longer changes
+# (markers match no rule, so each pass works on less of the text, and ends).
 MAX_PASSES = 4
+DIGITS_BESIDE_A_MARKER = r"\][ .\-/()]{0,3}[0-9]|[0-9][ .\-/()]{0,3}\["
+DIGITS_BESIDE = re.compile(DIGITS_BESIDE_A_MARKER)
 IDENTITY_KIND = "USER"
 IDENTITY_COUNT = "identity"
 MARKER_NAME = re.compile(r"^\[[A-Z][A-Z_]*\]$")
@@ -460,7 +463,7 @@ class Redaction:
         keep = frame.select(pl.col("changed") == 0).to_series()
         result = pl.select(pl.when(keep).then(values).otherwise(redacted)).to_series()
         if passes > 1:
-            again = (~keep).arg_true()
+            again = (~keep & result.str.contains(DIGITS_BESIDE_A_MARKER)).arg_true()
             further, more = self._redact_rows(result.gather(again), passes - 1)
             if further is not None:
                 result = result.scatter(again, further)
@@ -475,7 +478,11 @@ class Redaction:
         found = pl.Series(values, dtype=pl.String).str.extract_all(self.policy.screen).to_list()
         changed = self._changed_matches({m for matches in found if matches for m in matches})
         outcomes = self._rebuild(values, found, changed)
-        again = [index for index, outcome in enumerate(outcomes) if outcome]
+        again = [
+            index
+            for index, outcome in enumerate(outcomes)
+            if outcome and DIGITS_BESIDE.search(outcome[0])
+        ]
         if passes > 1 and again:
             further = self._redact_new([outcomes[i][0] for i in again], passes - 1)  # type: ignore[index]
             for index, outcome in zip(again, further, strict=True):
