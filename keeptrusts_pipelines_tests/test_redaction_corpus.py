@@ -642,3 +642,20 @@ def test_text_in_a_shape_redaction_cannot_read_fails_the_export(
     )
     with pytest.raises(KeeptrustsError, match="column 'extra' holds text"):
         session.apply(frame, "events")
+
+
+def test_a_long_run_of_digit_groups_is_read_in_time_proportional_to_it() -> None:
+    """The card rule reads the whole run it stands in: a run of thousands of groups (a table
+    pasted into a prompt) must not be searched span by span, which would never end."""
+    session = load_policy(regions=("ES",)).session()
+    text = "1 " * 3_000 + "4111 1111 1111 1111"
+    (redacted,) = session.text([text])
+    assert redacted.startswith("1 1 1 ") and "4111" not in redacted and "[CARD:" in redacted
+
+
+def test_a_long_address_like_text_is_read_in_time_proportional_to_it() -> None:
+    """An e-mail candidate whose domain is no domain (thirty thousand characters, a last label
+    of no letters) is left, without trying every prefix of it."""
+    session = load_policy(regions=("ES",)).session()
+    text = "a@" + "b." * 15_000 + "c1"
+    assert session.text([text]) == [text]

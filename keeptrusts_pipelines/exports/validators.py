@@ -15,7 +15,7 @@ import ipaddress
 import json
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import phonenumbers
@@ -52,16 +52,19 @@ CARD_NETWORKS: tuple[tuple[tuple[str, ...], range], ...] = (
     (("81", "82", "9792"), range(16, 17)),  # RuPay, Troy
 )
 CVV = re.compile(r"[0-9]{3,4}")
+CARD_DIGITS = 19
 
 
 def _groups(text: str) -> list[re.Match[str]]:
     return list(GROUP.finditer(text))
 
 
-def _spans_longest_first(count: int) -> list[tuple[int, int]]:
-    """Contiguous ranges of `count` groups, longest first, then leftmost."""
+def _spans_longest_first(count: int, most: int) -> list[tuple[int, int]]:
+    """Contiguous ranges of at most `most` of `count` groups, longest first, then leftmost."""
     return [
-        (first, first + size) for size in range(count, 0, -1) for first in range(count - size + 1)
+        (first, first + size)
+        for size in range(min(count, most), 0, -1)
+        for first in range(count - size + 1)
     ]
 
 
@@ -88,7 +91,8 @@ def card(candidate: str) -> list[Found]:
     card network; a security code written right after it, as the candidate's last group, goes
     with it."""
     groups = _groups(candidate)
-    for first, last in _spans_longest_first(len(groups)):
+    # A card has at most 19 digits, so at most 19 groups: the run may be far longer.
+    for first, last in _spans_longest_first(len(groups), CARD_DIGITS):
         digits = "".join(group[0] for group in groups[first:last])
         if (
             13 <= len(digits) <= 19
@@ -167,12 +171,23 @@ def _international(candidate: str, found: list[Found]) -> list[Found]:
     for match in phonenumbers.PhoneNumberMatcher(
         candidate, "ZZ", leniency=phonenumbers.Leniency.VALID
     ):
-        start = candidate.index("+", match.start, match.end) if "+" in match.raw_string else -1
-        if start < 0 or any(start < f.end and f.start < match.end for f in [*found, *new]):
-            continue
-        e164 = phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
-        new.append(Found(start, match.end, e164))
+        if "+" in match.raw_string:
+            start = candidate.index("+", match.start, match.end)
+            if _free(start, match.end, [*found, *new]):
+                new.append(_phone(start, match.end, match.number))
     return new
+
+
+def _free(start: int, end: int, found: list[Found]) -> bool:
+    """Whether `start:end` overlaps none of `found`."""
+    return not any(start < f.end and f.start < end for f in found)
+
+
+def _phone(start: int, end: int, number: phonenumbers.PhoneNumber) -> Found:
+    """A phone number found at `start:end`, named in E.164 (its pseudonym's value)."""
+    return Found(
+        start, end, phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    )
 
 
 def _matched(candidate: str, begin: int, end: int, region: str, found: list[Found]) -> list[Found]:
@@ -190,12 +205,11 @@ def _matched(candidate: str, begin: int, end: int, region: str, found: list[Foun
         ):
             start += 1
         start, stop = start + begin, match.end + begin
-        if any(start < f.end and f.start < stop for f in [*found, *new]):
+        if not _free(start, stop, [*found, *new]):
             continue
         if THOUSANDS.fullmatch(candidate, start, stop) and DECIMALS.fullmatch(candidate, stop):
             continue  # 888.609.697,71: an amount as Europe writes it
-        e164 = phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
-        new.append(Found(start, stop, e164))
+        new.append(_phone(start, stop, match.number))
     return new
 
 
@@ -332,8 +346,14 @@ EMAIL_LOCAL = re.compile(r"[\w.%+'-]")
 EMAIL_DOMAIN = re.compile(r"[^\W_]|[.-]")
 
 
-def _prefixes(text: str) -> list[str]:
-    return [text[:end] for end in range(len(text), 0, -1)]
+# The longest a domain name is (RFC 1035): a longer text holds no address beyond it.
+DOMAIN_LENGTH = 253
+
+
+def _domains_in(text: str) -> Iterator[str]:
+    """`text`, then its prefixes no longer than a domain name, longest first."""
+    yield text
+    yield from (text[:end] for end in range(min(len(text) - 1, DOMAIN_LENGTH), 0, -1))
 
 
 def _well_formed_domain(domain: str) -> bool:
@@ -364,7 +384,7 @@ def email(candidate: str) -> list[Found]:
     # The longest well-formed domain the text starts with: `example.com1`, `example.com_`
     # (markdown) end where the address does.
     domain = next(
-        (d for d in _prefixes(candidate[at + 1 : end].rstrip(".-")) if _well_formed_domain(d)),
+        (d for d in _domains_in(candidate[at + 1 : end].rstrip(".-")) if _well_formed_domain(d)),
         None,
     )
     if domain is None:
