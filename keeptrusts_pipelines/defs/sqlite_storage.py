@@ -78,5 +78,5 @@ class SqliteStorageWithAtomicSlots(DagsterSqliteStorage):
     def from_config_value(  # ty: ignore[invalid-method-override]
         cls, inst_data: ConfigurableClassData, config_value: dict
     ) -> SqliteStorageWithAtomicSlots:
-        Path(config_value["base_dir"]).mkdir(parents=True, exist_ok=True)
-        return cls(config_value["base_dir"], inst_data=inst_data)
+        # Dagster's own names its class here, not `cls`.
+        return cls.from_local(inst_data=inst_data, **config_value)

@@ -266,8 +266,8 @@ class Redaction:
         """`apply`, and the names of the columns it changed."""
         if frame.height == 0:
             return frame, []
-        frame = _readable(frame, self.policy.spec(export_type))
         spec = self.policy.spec(export_type)
+        frame = _readable(frame, spec)
         columns = self.policy.columns_of(export_type, frame.schema)
         identity = [c for c in columns if c in spec.identity and frame.schema[c] == pl.String]
         texts = [c for c in columns if c not in identity and frame.schema[c] == pl.String]
@@ -478,12 +478,14 @@ class Redaction:
         found = pl.Series(values, dtype=pl.String).str.extract_all(self.policy.screen).to_list()
         changed = self._changed_matches({m for matches in found if matches for m in matches})
         outcomes = self._rebuild(values, found, changed)
+        if passes == 1:
+            return outcomes
         again = [
             index
             for index, outcome in enumerate(outcomes)
             if outcome and DIGITS_BESIDE.search(outcome[0])
         ]
-        if passes > 1 and again:
+        if again:
             further = self._redact_new([outcomes[i][0] for i in again], passes - 1)  # type: ignore[index]
             for index, outcome in zip(again, further, strict=True):
                 if outcome:

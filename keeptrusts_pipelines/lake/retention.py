@@ -134,14 +134,22 @@ def plan_retention(
                 Decision(day.isoformat(), False, f"legal hold{scope}: {held[0].reason}")
             )
             continue
-        versions = {
-            (table, day.isoformat()): lake.partition_sha256(table, day)
-            for table in PRUNED_TABLES
-            if lake.has_partition(table, day)
+        covering = {
+            period: [c for c in coverage if c.period == period and c.covers(start, end)]
+            for period in periods
         }
+        # Hashed only for a day some bundle covers: the rest are kept unread.
+        versions = (
+            {
+                (table, day.isoformat()): lake.partition_sha256(table, day)
+                for table in PRUNED_TABLES
+                if lake.has_partition(table, day)
+            }
+            if any(covering.values())
+            else {}
+        )
         uris, owed, stale = [], [], []
-        for period in periods:
-            bundles = [c for c in coverage if c.period == period and c.covers(start, end)]
+        for period, bundles in covering.items():
             read_as_is = [
                 c for c in bundles if all(c.versions.get(k) == v for k, v in versions.items())
             ]
