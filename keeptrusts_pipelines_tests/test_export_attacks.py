@@ -322,3 +322,44 @@ def test_an_inbox_request_keeps_its_user_ids_out_of_the_run_config(home: Path) -
     for path in (home / "dagster").rglob("*"):
         if path.is_file():
             assert person.encode() not in path.read_bytes(), path
+
+
+def hold_and_end_repeatedly(folder_path: str, owner: str, stop: object) -> None:
+    """A worker that takes the export's lock and ends, again and again, until told to stop;
+    it exits with 1 if it was ever refused the lock."""
+    from keeptrusts_pipelines.errors import KeeptrustsError
+    from keeptrusts_pipelines.exports.folder import ExportFolder
+
+    folder = ExportFolder(Path(folder_path).parent, Path(folder_path).name)
+    while not stop.is_set():  # type: ignore[attr-defined]
+        try:
+            with folder.working(owner):
+                pass
+        except KeeptrustsError:
+            os._exit(1)
+    os._exit(0)
+
+
+def test_a_worker_is_neither_refused_nor_taken_for_dead_by_a_look_at_its_lock(
+    tmp_path: Path,
+) -> None:
+    """The monitor looks at an export's lock to find workers that died holding it. A look must
+    not make a worker starting its export fail, and a worker ending during a look must not read
+    as one that died (the lock file bearing its bare name, unheld)."""
+    import multiprocessing
+
+    from keeptrusts_pipelines.exports.folder import ExportFolder
+
+    folder = ExportFolder(tmp_path, "exp_endsoften0001")
+    context = multiprocessing.get_context("fork")
+    stop = context.Event()
+    worker = context.Process(target=hold_and_end_repeatedly, args=(str(folder.path), "run-1", stop))
+    worker.start()
+    try:
+        seen_dead = sum(folder.abandoned_by("run-1") for _ in range(20_000))
+    finally:
+        stop.set()
+        worker.join(30)
+    assert worker.exitcode == 0, "a worker was refused its lock while the monitor looked"
+    assert seen_dead == 0
+    assert folder.worker() == ("run-1 ended", False)

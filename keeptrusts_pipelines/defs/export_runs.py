@@ -33,6 +33,7 @@ from keeptrusts_pipelines.errors import KeeptrustsError
 from keeptrusts_pipelines.exports.folder import ExportFolder
 from keeptrusts_pipelines.model.export_runs import (
     EXPORT_ID_TAG,
+    EXPORTS_POOL,
     ExportRun,
     launcher_tags,
     run_actor,
@@ -204,7 +205,10 @@ class LocalExportRuns:
         self._execute(run_config, tags, run_id)
 
     def _execute(self, run_config: dict, tags: dict[str, str], run_id: str) -> bool:
+        from keeptrusts_pipelines.defs.instance import ensure_pool
+
         job = resolved_export_job()
+        ensure_pool(self.instance, EXPORTS_POOL)  # before the executor claims a slot of it
         result = job.execute_in_process(
             run_config={**run_config, **QUIET_CONSOLE},
             instance=self.instance,

@@ -7,6 +7,8 @@ variable: the password is written in no file).
 
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
@@ -166,3 +168,71 @@ def local_instance() -> dg.DagsterInstance:
                 f"({_reason(error, url)}); let the URL's user create tables in that database"
             ) from None
     return _instances[home]
+
+
+# The session advisory lock that keeps pool changes (ensure_pool) apart on PostgreSQL.
+POOLS_LOCK_KEY = 0x6B74_706F_6F6C  # "ktpool"
+
+
+def ensure_pool(instance: dg.DagsterInstance, pool: str) -> None:
+    """Give `pool` its limit from dagster.yaml before a run claims one of its slots.
+
+    An executor that finds a pool missing, or limited by an older default, initialises it; on
+    PostgreSQL Dagster does so with an INSERT whose fallback UPDATE runs in the transaction the
+    failed INSERT aborted. Runs starting together on a new database then all fail but one, and
+    after a change of the default every run fails. Here one process at a time makes the pool,
+    replacing a limit left by an older default, and the executors find it made.
+    """
+    storage = instance.event_log_storage
+    default = instance.global_op_concurrency_default_limit
+    if not storage.supports_global_concurrency_limits or default is None:
+        return
+    if not _to_make(_pool_limit(storage, pool), default):
+        return
+    postgres_url = getattr(storage, "postgres_url", None)
+    with _pools_locked(postgres_url):
+        found = _pool_limit(storage, pool)  # again: another process may have made it
+        if not _to_make(found, default):
+            return
+        if found is not None and postgres_url:
+            storage.delete_concurrency_limit(pool)  # its claimed slots stay until freed
+        try:
+            storage.initialize_concurrency_limit_to_default(pool)
+        except sa.exc.DBAPIError:
+            # Only an executor outside this lock (a run the daemon launched) can have made it.
+            if _to_make(_pool_limit(storage, pool), default):
+                raise
+
+
+def _to_make(found: tuple[int, bool] | None, default: int) -> bool:
+    """As the executor judges it: no limit, or one an older default left (not one set by hand)."""
+    return found is None or (found[1] and found[0] != default)
+
+
+def _pool_limit(storage: object, pool: str) -> tuple[int, bool] | None:
+    """(limit, whether it is dagster.yaml's default) of `pool`; None when it has none."""
+    for limit in storage.get_pool_limits():  # type: ignore[attr-defined]
+        if limit.name == pool:
+            return limit.limit, limit.from_default
+    return None
+
+
+@contextmanager
+def _pools_locked(postgres_url: str | None) -> Iterator[None]:
+    """Pool changes one process at a time: on PostgreSQL by an advisory lock on the storage's
+    own database; SQLite's storage (defs/sqlite_storage.py) already takes turns."""
+    if not postgres_url:
+        yield
+        return
+    engine = sa.create_engine(postgres_url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as connection:
+            connection.execute(sa.text("select pg_advisory_lock(:key)"), {"key": POOLS_LOCK_KEY})
+            try:
+                yield
+            finally:
+                connection.execute(
+                    sa.text("select pg_advisory_unlock(:key)"), {"key": POOLS_LOCK_KEY}
+                )
+    finally:
+        engine.dispose()

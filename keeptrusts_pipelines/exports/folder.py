@@ -17,6 +17,7 @@ import os
 import re
 import shutil
 import stat
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -39,6 +40,9 @@ FOLDER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}")
 
 
 ENDED = "ended"
+# A look at the lock (`worker()`) holds it shared for an instant; a worker finding it taken
+# tries again for this long before it concludes another worker is writing the export.
+LOOK_SECONDS = 1.0
 # Folders whose lock this process holds, so the engine can run inside a run that holds it.
 _HELD: set[str] = set()
 
@@ -48,6 +52,21 @@ def _note(handle, text: str) -> None:
     handle.truncate()
     handle.write(text)
     handle.flush()
+
+
+def _lock_unless_written(handle, name: str) -> None:
+    """Take the lock, waiting out a look at it, but not a worker writing the export."""
+    deadline = time.monotonic() + LOOK_SECONDS
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                raise KeeptrustsError(
+                    f"{name} is being written by another worker; wait for it to end"
+                ) from None
+            time.sleep(0.01)
 
 
 class BrokenRecord(KeeptrustsError):
@@ -174,12 +193,7 @@ class ExportFolder:
             return
         self.path.mkdir(parents=True, exist_ok=True)
         with (self.path / LOCK_FILE).open("a+") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise KeeptrustsError(
-                    f"{self.name} is being written by another worker; wait for it to end"
-                ) from None
+            _lock_unless_written(handle, self.name)
             _note(handle, owner)
             _HELD.add(key)
             try:
@@ -197,13 +211,16 @@ class ExportFolder:
         except FileNotFoundError:
             return None
         with handle:
-            owner = handle.read(200)
             try:
                 fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
             except BlockingIOError:
-                return owner, True
-            fcntl.flock(handle, fcntl.LOCK_UN)
-            return owner, False
+                return handle.read(200), True
+            # Read under the lock: read before it, a worker that ended in between would
+            # leave its bare name (as a killed one does) in what this returns.
+            try:
+                return handle.read(200), False
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def abandoned_by(self, owner: str) -> bool:
         """True when `owner` took the lock and died holding it (killed, not ended)."""
