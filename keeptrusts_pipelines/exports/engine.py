@@ -19,7 +19,7 @@ from keeptrusts_pipelines.evidence.provenance import statement, write_provenance
 from keeptrusts_pipelines.exports.folder import RECORD_FILE, ExportFolder
 from keeptrusts_pipelines.exports.formats import ExportFormat, FormatKind, Shaping, format_named
 from keeptrusts_pipelines.exports.naming import artifact_extension, artifact_stem
-from keeptrusts_pipelines.exports.parts import PartFiles, publish
+from keeptrusts_pipelines.exports.parts import PartFiles, member_name, publish
 from keeptrusts_pipelines.exports.producer_options import ProducerOptions
 from keeptrusts_pipelines.exports.read_ahead import read_ahead
 from keeptrusts_pipelines.exports.reader import PartitionRead, Plan, export_rows, plan_export
@@ -63,13 +63,19 @@ class ExportResult:
 
 @dataclass(frozen=True)
 class Written:
-    """What a format's writer left in staging: part files (one, or several to zip) and facts."""
+    """What a format's writer left in staging: part files (one, or several to zip; or the zip
+    of `zipped_parts` parts, already made), their sha256s, and facts."""
 
     parts: list[Path]
     hashes: list[str]
     records: int
     partitions: list[PartitionRead]
     warnings: list[str]
+    zipped_parts: int = 0
+
+    @property
+    def part_count(self) -> int:
+        return self.zipped_parts or len(self.parts)
 
 
 def produce(
@@ -108,16 +114,22 @@ def _write_tabular(
         "window": request.window.as_dict(),
         "filters": shown_filters(request, redaction),
     }
+    stem, extension = artifact_stem(request), artifact_extension(request)
     output = PartFiles(
-        staging, lambda: writer_for(request.format, header, plan.kind.records_key), part_bytes
+        staging,
+        lambda: writer_for(request.format, header, plan.kind.records_key),
+        part_bytes,
+        lambda number: member_name(stem, extension, number),
     )
     records = 0
     # The next batch is read, shaped and redacted while this one is written.
     for batch in read_ahead(_prepared_batches(request, plan, staging, redaction)):
         output.write(batch)
         records += batch.height
-    parts = output.close()
-    return Written(parts, output.hashes, records, plan.partitions, list(plan.warnings))
+    out = output.close()
+    return Written(
+        [out.path], [out.sha256], records, plan.partitions, list(plan.warnings), out.zipped_parts
+    )
 
 
 def shown_filters(request: ExportRequest, redaction: Redaction | None) -> dict[str, object]:
@@ -273,14 +285,13 @@ def _run_in(
             entry, request, layout, staging, export_id, started, part_bytes, session, options
         )
         folder.artifacts.mkdir(exist_ok=True)
-        # A single part is the artifact, already hashed as it was written; a zip is hashed
-        # as it is joined.
         artifact, sha256 = publish(
             written.parts,
             folder.artifacts,
             artifact_stem(request),
             artifact_extension(request),
-            written.hashes[0] if len(written.parts) == 1 else "",
+            written.hashes,
+            zipped=written.zipped_parts > 0,
         )
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -303,7 +314,7 @@ def _run_in(
         bytes=artifact.stat().st_size,
         sha256=sha256,
         artifact=str(artifact),
-        parts=len(written.parts),
+        parts=written.part_count,
         warnings=warnings,
         partitions=written.partitions,
         expires_at=rfc3339(completed + ttl) if ttl else None,

@@ -2,56 +2,72 @@
 
 A large export is zipped while it is written, not after: the first part is written plain
 (most exports are one part, and that part is the artifact) and, once it is half full, a
-thread deflates it behind the writer; every later part is deflated by its writer thread as its
-rows stream. The zip is then joined from the deflated parts without compressing anything again.
+thread deflates it into the zip behind the writer; every later part is deflated into the same
+zip by its writer thread as its rows stream. Nothing is compressed or copied again after.
 """
 
-import hashlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
 
 import polars as pl
 
 from keeptrusts_pipelines.exports.sink import DeflatingSink, HashingSink, ThreadedSink
 from keeptrusts_pipelines.exports.writers import FormatWriter
-from keeptrusts_pipelines.exports.zip_members import FileFollower, deflate_file, join
+from keeptrusts_pipelines.exports.zip_members import Archive, FileFollower, write_file
 from keeptrusts_pipelines.lake.files import atomic_path
 
 SAMPLE_ROWS = 1_000
-# A part already deflated, as a one-member zip (the ones `PartFiles` hands over).
-DEFLATED_SUFFIX = ".zip"
+FIRST_PART = "part-0001"
+ARCHIVE = "parts.zip"
 # How full the first part is when its deflating starts. Earlier wastes work on exports that
 # stay one part; later leaves the thread behind when the part ends. At half, it catches up
 # (deflate runs ten times faster than rows are made) before the first part ends.
 FOLLOW_FROM = 0.5
 
 
+@dataclass(frozen=True)
+class Output:
+    """What `PartFiles` wrote: one plain part, or the zip of `zipped_parts` parts (0: not a
+    zip); and its sha256."""
+
+    path: Path
+    sha256: str
+    zipped_parts: int = 0
+
+
 class PartFiles:
-    """Writes batches to `staging/part-0001`, …, starting a new part before one would pass
-    `part_bytes` (a part exceeds it only when a single row is larger).
+    """Writes batches as numbered parts, starting a new part before one would pass `part_bytes`
+    (a part exceeds it only when a single row is larger); `member_name(n)` names part n in
+    the zip of several.
 
-    `close` returns the plain part of a one-part export, or every part deflated
-    (`part-0001.zip`, …) to be joined into a zip by `publish`."""
+    The first part is written plain to `staging/part-0001`; past half full a thread deflates
+    it into `staging/parts.zip` behind the writer. Every later part is deflated into that zip
+    by its writer thread as its rows stream."""
 
-    def __init__(self, staging: Path, new_writer: Callable[[], FormatWriter], part_bytes: int):
+    def __init__(
+        self,
+        staging: Path,
+        new_writer: Callable[[], FormatWriter],
+        part_bytes: int,
+        member_name: Callable[[int], str],
+    ) -> None:
         self.staging, self.new_writer, self.part_bytes = staging, new_writer, part_bytes
-        self.paths: list[Path] = []
-        self.hashes: list[str] = []
+        self.member_name = member_name
+        self.count = 0
         self.bytes_per_row = 0.0
-        self.first: HashingSink | None = None
+        self.first = HashingSink(staging / FIRST_PART)
+        self.archive: Archive | None = None
         self.follower: FileFollower | None = None
         self._open()
 
     def _open(self) -> None:
-        number = len(self.paths) + 1
-        if number == 1:
-            self.paths.append(self.staging / "part-0001")
-            self.first = HashingSink(self.paths[-1])
+        self.count += 1
+        if self.count == 1:
             self.handle: ThreadedSink = self.first
         else:
-            self.paths.append(self.staging / f"part-{number:04d}{DEFLATED_SUFFIX}")
-            self.handle = DeflatingSink(self.paths[-1])
+            assert self.archive is not None  # made when the first part ended
+            self.handle = DeflatingSink(self.archive.member(self.member_name(self.count)))
         self.writer = self.new_writer()
         self.writer.begin(self.handle)
         self.rows_in_part = 0
@@ -59,13 +75,12 @@ class PartFiles:
     def _close(self) -> None:
         self.writer.end()
         self.handle.close()
-        if self.handle is self.first:
-            self.hashes.append(self.first.sha256())
 
     def _follow_first(self) -> None:
-        """Start deflating the first part behind its writer."""
-        if self.follower is None and self.first is not None:
-            self.follower = FileFollower(self.first.path, self.first.path.with_suffix(".zip"))
+        """Start deflating the first part into the zip, behind its writer."""
+        if self.follower is None:
+            self.archive = Archive(self.staging / ARCHIVE)
+            self.follower = FileFollower(self.first.path, self.archive.member(self.member_name(1)))
             self.first.follow(self.follower.advance)
 
     def write(self, frame: pl.DataFrame) -> None:
@@ -91,61 +106,48 @@ class PartFiles:
             offset += piece.height
 
     def _next_part(self) -> None:
-        ending_first = self.handle is self.first
-        if ending_first:
+        if self.count == 1:
             self._follow_first()  # several parts: the first is zipped too
-        self._close()
-        if ending_first:
+            self._close()
+            assert self.follower is not None
             self.follower.finish(self.first.tell())
+            # It has kept up (see FOLLOW_FROM): the zip takes the next part once it holds this.
+            self.follower.wait()
+            self.first.path.unlink()
+        else:
+            self._close()
         self._open()
 
-    def close(self) -> list[Path]:
-        """The parts: the plain file of a one-part export, else each part deflated."""
+    def close(self) -> Output:
         self._close()
-        if len(self.paths) == 1:
+        if self.count == 1:
             if self.follower is not None:
                 self.follower.cancel()  # one part: it is the artifact, unzipped
-            return self.paths
-        self.follower.wait()
-        return [self.follower.target, *self.paths[1:]]
+                assert self.archive is not None
+                self.archive.discard()
+            return Output(self.first.path, self.first.sha256())
+        assert self.archive is not None
+        return Output(self.archive.path, self.archive.close(), self.count)
 
 
 def publish(
-    parts: list[Path], folder: Path, stem: str, extension: str, single_sha256: str
+    parts: list[Path], folder: Path, stem: str, extension: str, sha256s: list[str], zipped: bool
 ) -> tuple[Path, str]:
-    """Move a single part (whose sha256 is `single_sha256`) to `stem.extension`, or join
-    several into a reproducible `stem.zip`, hashed as it is written; (artifact, its sha256).
-
-    Parts named `*.zip` are already deflated (one-member zips); others are deflated here."""
+    """The artifact in `folder`, and its sha256: `stem.zip` for a zip of several parts (moved
+    when `zipped`, else made here from plain parts), or the single part as `stem.extension`.
+    `sha256s` are the parts' own."""
+    final = folder / f"{stem}.{'zip' if zipped or len(parts) > 1 else extension}"
     if len(parts) == 1:
-        final = folder / f"{stem}.{extension}"
         parts[0].replace(final)
-        return final, single_sha256
-    final = folder / f"{stem}.zip"
-    members = []
-    for number, part in enumerate(parts, 1):
-        if part.suffix != DEFLATED_SUFFIX:
-            deflated = part.with_name(part.name + DEFLATED_SUFFIX)
-            deflate_file(part, deflated)
-            part = deflated
-        members.append((f"{stem}.part-{number:04d}.{extension}", part))
-    with atomic_path(final) as path, path.open("wb") as handle:
-        target = HashedFile(handle)
-        join(members, target)  # type: ignore[arg-type]
-    return final, target.digest.hexdigest()
+        return final, sha256s[0]
+    with atomic_path(final) as path:
+        archive = Archive(path)
+        for number, part in enumerate(parts, 1):
+            write_file(part, archive.member(member_name(stem, extension, number)))
+        sha256 = archive.close()
+    return final, sha256
 
 
-class HashedFile:
-    """Writes through to `handle`, hashing every byte on the way: the archive's sha256
-    without reading it again."""
-
-    def __init__(self, handle: BinaryIO) -> None:
-        self.handle = handle
-        self.digest = hashlib.sha256()
-
-    def write(self, data: bytes) -> int:
-        self.digest.update(data)
-        return self.handle.write(data)
-
-    def tell(self) -> int:
-        return self.handle.tell()
+def member_name(stem: str, extension: str, number: int) -> str:
+    """Part `number` of an artifact, as its zip names it."""
+    return f"{stem}.part-{number:04d}.{extension}"

@@ -116,12 +116,11 @@ class HashingSink(ThreadedSink):
 
 
 class DeflatingSink(ThreadedSink):
-    """A one-member zip at `path`, deflated by the writer thread as bytes arrive."""
+    """A member of a zip, deflated by the writer thread as bytes arrive."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._member = MemberWriter(path)
-        super().__init__(path.name)
+    def __init__(self, member: MemberWriter) -> None:
+        self._member = member
+        super().__init__(member.name)
 
     def _consume(self, chunk: bytes) -> None:
         self._member.write(chunk)
