@@ -101,10 +101,13 @@ def lake_count(
     return duckdb.execute(query, [*bounds, *(parameters or [])]).fetchall()[0][0]
 
 
-def wait_until_final(client: httpx.Client, export_id: str, seconds: float = 120) -> dict:
+def wait_until_final(client: httpx.Client, export_id: str, seconds: float = 600) -> dict:
+    """The export's view once its run has ended (a worker process is slow on a busy machine)."""
     deadline = time.monotonic() + seconds
     while True:
         view = client.get(f"/v1/exports/jobs/{export_id}").json()
-        if view["status"] not in ("queued", "processing") or time.monotonic() > deadline:
+        if view["status"] not in ("queued", "processing"):
             return view
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{export_id} did not end in {seconds} s: {view}")
         time.sleep(0.3)

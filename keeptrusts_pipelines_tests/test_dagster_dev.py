@@ -76,6 +76,7 @@ def dagster_dev(
                 time.sleep(1)
         else:
             pytest.fail(f"dagster dev did not answer; its log:\n{log.read_text()}")
+        loaded_location(url)  # the webserver refuses runs of a location still loading
         yield url, log
     finally:
         os.killpg(process.pid, 15)
@@ -101,15 +102,39 @@ mutation($params: ExecutionParams!) { launchRun(executionParams: $params) {
 RUN_STATUS = "query($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }"
 
 
+SENSOR_TICKS = """
+query($selector: SensorSelector!) { sensorOrError(sensorSelector: $selector) {
+    __typename ... on Sensor { sensorState { ticks(limit: 1) { status } } }
+} }
+"""
+
+
 def loaded_location(url: str) -> dict:
-    """The workspace's location entry once it has loaded (or as it is after a minute)."""
-    deadline = time.monotonic() + 60
+    """The workspace's location entry once it has loaded (a loaded machine takes minutes)."""
+    deadline, entries = time.monotonic() + 300, []
     while time.monotonic() < deadline:
         entries = graphql(url, LOCATION_STATUS)["workspaceOrError"]["locationEntries"]
         if entries and entries[0]["loadStatus"] == "LOADED":
-            break
+            return entries[0]
         time.sleep(1)
-    return entries[0]
+    pytest.fail(f"the code location did not load in 300 s: {entries}")
+
+
+def ticked_once(url: str, sensor: str) -> None:
+    """Wait for the daemon's first tick of `sensor` (a run status sensor's first tick only sets
+    its cursor: runs that ended before it are never seen)."""
+    selector = {
+        "repositoryLocationName": LOCATION,
+        "repositoryName": "__repository__",
+        "sensorName": sensor,
+    }
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        found = graphql(url, SENSOR_TICKS, {"selector": selector})["sensorOrError"]
+        if (found.get("sensorState") or {}).get("ticks"):
+            return
+        time.sleep(2)
+    pytest.fail(f"the daemon did not tick {sensor} in 300 s")
 
 
 def run_lake_day(url: str, day: str) -> tuple[str, str | None]:
@@ -127,7 +152,7 @@ def run_lake_day(url: str, day: str) -> tuple[str, str | None]:
     launched = graphql(url, LAUNCH, {"params": params})["launchRun"]
     assert launched["__typename"] == "LaunchRunSuccess", launched
     run_id = launched["run"]["runId"]
-    deadline, status = time.monotonic() + 180, None
+    deadline, status = time.monotonic() + 600, None
     while time.monotonic() < deadline:
         status = graphql(url, RUN_STATUS, {"id": run_id})["runOrError"]["status"]
         if status in ("SUCCESS", "FAILURE", "CANCELED"):
@@ -284,9 +309,9 @@ def test_a_local_kt_export_is_notified_once_by_the_daemon(
 ) -> None:
     """kt without KEEPTRUSTS_DAGSTER_URL runs on the local instance, with no code location on
     the run; the daemon's sensors must still post it, once."""
-    _, log = dagster_dev
+    url, log = dagster_dev
     demo_lake(keeptrusts_home / "lake", date(2026, 3, 1), 2)
-    time.sleep(40)  # the run status sensors' first tick sets their cursor; runs after it count
+    ticked_once(url, "export_completed_sensor")
     created = CliRunner().invoke(
         app,
         [

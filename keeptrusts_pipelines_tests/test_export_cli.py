@@ -103,7 +103,7 @@ def test_human_output_is_shaped_like_the_seeds(lake_home: Path) -> None:
     assert wait_until_final(export_id)["status"] == "completed"
 
 
-def wait_until_final(export_id: str, seconds: float = 120) -> dict:
+def wait_until_final(export_id: str, seconds: float = 600) -> dict:
     """Poll `kt export status --json` until the export's run has ended."""
     deadline = time.monotonic() + seconds
     while True:

@@ -22,6 +22,8 @@ CHROMIUM_ARGS = [
 SCREENSHOT = os.environ.get("KEEPTRUSTS_SCREENSHOT")
 
 playwright = pytest.importorskip("playwright.sync_api")
+# Each step waits on a server that starts worker processes: minutes, not seconds, when busy.
+playwright.expect.set_options(timeout=60_000)
 pytestmark = pytest.mark.skipif(
     not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} missing: apt-get install chromium (.ci/run)"
 )
@@ -48,6 +50,7 @@ def browser():
 def sign_in(browser, url: str, token: str):
     page = browser.new_context(accept_downloads=True, viewport={"width": 1280, "height": 1000})
     tab = page.new_page()
+    tab.set_default_timeout(60_000)
     tab.goto(url)
     tab.get_by_label("Token").fill(token)
     tab.get_by_role("button", name="Sign in").click()
@@ -87,6 +90,7 @@ def test_a_compliance_officer_requests_follows_and_downloads_an_export(
     view = httpx.get(
         f"{url}/v1/exports/jobs/{export_id}",
         headers={"Authorization": f"Bearer {tokens['compliance']}"},
+        timeout=60,
     ).json()
     assert len(rows) - 1 == records == lake_count(home, view["window"], "team = ?", ["legal"])
     if SCREENSHOT:

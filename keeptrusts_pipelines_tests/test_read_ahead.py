@@ -52,12 +52,16 @@ def test_a_writer_that_stops_stops_the_producer_and_closes_its_generator() -> No
         finally:
             closed.set()
 
-    before = threading.active_count()
+    def readers() -> int:
+        return sum(t.name.startswith("read-ahead") for t in threading.enumerate())
+
+    before = readers()
     batches = read_ahead(endless())
     assert next(batches) == 0
+    assert readers() == before + 1
     batches.close()  # as a failed write leaves the loop
     assert closed.is_set()
-    assert threading.active_count() == before
+    assert readers() == before
 
 
 def test_an_empty_source_ends_at_once() -> None:

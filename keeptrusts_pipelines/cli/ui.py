@@ -40,7 +40,11 @@ def record_webserver_when_up(
     deadline = time.monotonic() + within_seconds
     while process.poll() is None and time.monotonic() < deadline:
         if _workspace_loaded(url):
-            webserver_record_path().write_text(json.dumps({"url": url, "pid": process.pid}))
+            record = webserver_record_path()
+            # Through a temporary file: kt reading it meanwhile sees no record or a whole one.
+            staging = record.with_name(f".{record.name}.{os.getpid()}")
+            staging.write_text(json.dumps({"url": url, "pid": process.pid}))
+            staging.replace(record)
             return True
         time.sleep(1)
     return False

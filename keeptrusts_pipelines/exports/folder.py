@@ -42,7 +42,7 @@ FOLDER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}")
 ENDED = "ended"
 # A look at the lock (`worker()`) holds it shared for an instant; a worker finding it taken
 # tries again for this long before it concludes another worker is writing the export.
-LOOK_SECONDS = 1.0
+LOOK_SECONDS = 10.0
 # Folders whose lock this process holds, so the engine can run inside a run that holds it.
 _HELD: set[str] = set()
 
@@ -246,11 +246,19 @@ class ExportFolder:
         """Remove a staging area no live worker holds; True when one was removed."""
         if not self.staging.exists():
             return False
-        held = self.worker()
-        if held is not None and held[1]:
-            return False
-        shutil.rmtree(self.staging, ignore_errors=True)
-        return True
+        try:
+            handle = (self.path / LOCK_FILE).open("r")
+        except FileNotFoundError:
+            shutil.rmtree(self.staging, ignore_errors=True)  # never worked on
+            return True
+        with handle:
+            # Held while removing: a worker starting meanwhile waits, then makes a new one.
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False
+            shutil.rmtree(self.staging, ignore_errors=True)
+            return True
 
 
 def folders(root: Path) -> Iterator[ExportFolder]:

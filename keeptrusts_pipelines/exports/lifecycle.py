@@ -100,7 +100,7 @@ def _remove_artifact(
     artifact = folder.artifact_file(record.artifact)
     if artifact is not None:
         artifact.with_name(artifact.name + PROVENANCE_SUFFIX).unlink(missing_ok=True)
-        artifact.unlink()
+        artifact.unlink(missing_ok=True)  # another process expiring it at the same moment
     updated = replace(record, status=status, removed_at=rfc3339(now))
     folder.write_json(folder.record_path, updated.to_json())
     return updated
