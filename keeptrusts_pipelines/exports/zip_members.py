@@ -50,34 +50,72 @@ def entry(name: str) -> zipfile.ZipInfo:
 
 class Archive:
     """A zip written at `path` one member after another, each deflated as its bytes are
-    written (`member`); `close` adds the directory and returns the archive's sha256."""
+    written (`member`); `close` adds the directory and returns the archive's sha256.
+
+    The archive is hashed by reading it back, not on the way (each member's header is written
+    again at its end): the members already ended are hashed in a thread while the next one is
+    written, so `close` reads only the last."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._handle = path.open("wb")
         self._entries: list[zipfile.ZipInfo] = []
         self._writing: MemberWriter | None = None
+        self._digest = hashlib.sha256()
+        self._hashed = 0
+        self._hasher: threading.Thread | None = None
+        self._error: BaseException | None = None
 
     def member(self, name: str) -> MemberWriter:
         """The next member, once the one before it is closed."""
         if self._writing is not None and not self._writing.closed:
             raise RuntimeError(f"{self.path.name}: a member is still being written")
+        if self._entries:
+            self._handle.flush()
+            self._hash_in_thread(self._handle.tell())
         self._writing = MemberWriter(self._handle, entry(name), self._entries.append)
         return self._writing
 
     def close(self) -> str:
         _write_directory(self._entries, self._handle)
         self._handle.close()
-        # Read back, not hashed on the way: each member's header is written again at its end.
-        digest = hashlib.sha256()
-        with self.path.open("rb") as handle:
-            while chunk := handle.read(CHUNK_BYTES):
-                digest.update(chunk)
-        return digest.hexdigest()
+        self._wait_for_hasher()
+        self._hash_until(None)
+        return self._digest.hexdigest()
 
     def discard(self) -> None:
         self._handle.close()
+        self._wait_for_hasher()
         self.path.unlink(missing_ok=True)
+
+    def _hash_in_thread(self, end: int) -> None:
+        self._wait_for_hasher()  # one at a time, in order
+        self._hasher = threading.Thread(
+            target=self._hash_until, args=(end,), name=f"hash {self.path.name}", daemon=True
+        )
+        self._hasher.start()
+
+    def _wait_for_hasher(self) -> None:
+        if self._hasher is not None:
+            self._hasher.join()
+            self._hasher = None
+        if self._error is not None:
+            raise self._error
+
+    def _hash_until(self, end: int | None) -> None:
+        """Hash the archive's bytes from where hashing stopped to `end` (None: to its end)."""
+        try:
+            with self.path.open("rb") as handle:
+                handle.seek(self._hashed)
+                while end is None or self._hashed < end:
+                    size = CHUNK_BYTES if end is None else min(CHUNK_BYTES, end - self._hashed)
+                    chunk = handle.read(size)
+                    if not chunk:
+                        break
+                    self._digest.update(chunk)
+                    self._hashed += len(chunk)
+        except BaseException as error:
+            self._error = error
 
 
 class MemberWriter:
