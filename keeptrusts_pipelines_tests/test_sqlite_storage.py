@@ -74,3 +74,14 @@ def test_processes_claiming_together_never_hold_more_than_the_limit(
         for run_id in waiting
     ]
     assert sum(status.is_claimed for status in statuses) == 1
+
+
+def test_threads_opening_a_new_home_together_share_one_instance(keeptrusts_home: Path) -> None:
+    """`kt serve` answers requests in threads: the first ones on a new home must not each
+    create Dagster's storage, nor trip over each other installing dagster.yaml."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(8) as pool:
+        opened = list(pool.map(lambda _: local_instance(), range(8)))
+    assert len({id(instance) for instance in opened}) == 1
+    assert opened[0].get_runs_count() == 0

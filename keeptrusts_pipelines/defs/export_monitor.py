@@ -44,7 +44,8 @@ def fail_abandoned_runs(
             folder = ExportFolder(exports_root, export_id)
             if not folder.abandoned_by(run.run_id):
                 continue
-            _fail_run(instance, run, folder, ledger, WORKER_DIED, "worker stopped")
+            if not _fail_run(instance, run, folder, ledger, WORKER_DIED, "worker stopped"):
+                continue
         except KeeptrustsError:
             continue  # not an export folder this monitor can judge
         failed.append(run.run_id)
@@ -72,7 +73,11 @@ def _fail_run(
     ledger: CustodyLedger,
     message: str,
     entry: str,
-) -> None:
+) -> bool:
+    """Fail `run` and record why; False when it was no longer in flight."""
+    current = instance.get_run_by_id(run.run_id)
+    if current is None or current.status not in IN_FLIGHT:
+        return False  # failed meanwhile by the daemon's monitor or another kt
     completed = (folder.read_record() or {}).get("status") == "completed"
     instance.report_run_failed(run, message=message)
     # The dead worker's slot of the `exports` pool goes back at once: without a daemon
@@ -83,6 +88,7 @@ def _fail_run(
     if not completed:
         record_failure(folder.root, folder.name, message, datetime.now(UTC))
         ExportEntries(ledger, folder.name, run_actor(run.tags), run.run_id).failed(entry)
+    return True
 
 
 @dg.sensor(

@@ -7,6 +7,7 @@ variable: the password is written in no file).
 
 import os
 import shutil
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -131,7 +132,7 @@ def prepare_dagster_home() -> Path:
         and (not target.exists() or target.read_bytes() != template.read_bytes())
     ):
         # Through a temporary file: a process opening the instance meanwhile reads a whole one.
-        staging = target.with_name(f".dagster.yaml.{os.getpid()}")
+        staging = target.with_name(f".dagster.yaml.{os.getpid()}.{threading.get_ident()}")
         shutil.copyfile(template, staging)
         staging.replace(target)
     os.environ["DAGSTER_HOME"] = str(home)
@@ -146,28 +147,35 @@ def _storage_error(error: Exception) -> bool:
     return isinstance(error, sa.exc.SQLAlchemyError | DagsterPostgresException)
 
 
-# One instance per Dagster home, held here: runs keep only weak references to theirs.
+# One instance per Dagster home, held here: runs keep only weak references to theirs. Made
+# under a lock: `kt serve`'s threads answering together would each create the storage.
 _instances: dict[Path, dg.DagsterInstance] = {}
+_making = threading.Lock()
 
 
 def local_instance() -> dg.DagsterInstance:
     """The instance under KEEPTRUSTS_HOME (the same object for the life of the process)."""
     home = prepare_dagster_home()
-    if home not in _instances:
-        try:
-            _instances[home] = dg.DagsterInstance.get()
-        except Exception as error:
-            pg_url = dagster_pg_url()
-            if not pg_url or not _storage_error(error):
-                raise
-            # dagster-postgres creates its tables on first use: a user who may connect but not
-            # create tables gets here.
-            url = _parsed_pg_url(pg_url)
-            raise ConfigurationError(
-                f"{PG_URL_VARIABLE}: Dagster cannot open its storage at {_server(url)} "
-                f"({_reason(error, url)}); let the URL's user create tables in that database"
-            ) from None
-    return _instances[home]
+    with _making:
+        if home not in _instances:
+            _instances[home] = _opened()
+        return _instances[home]
+
+
+def _opened() -> dg.DagsterInstance:
+    try:
+        return dg.DagsterInstance.get()
+    except Exception as error:
+        pg_url = dagster_pg_url()
+        if not pg_url or not _storage_error(error):
+            raise
+        # dagster-postgres creates its tables on first use: a user who may connect but not
+        # create tables gets here.
+        url = _parsed_pg_url(pg_url)
+        raise ConfigurationError(
+            f"{PG_URL_VARIABLE}: Dagster cannot open its storage at {_server(url)} "
+            f"({_reason(error, url)}); let the URL's user create tables in that database"
+        ) from None
 
 
 # The session advisory lock that keeps pool changes (ensure_pool) apart on PostgreSQL.
