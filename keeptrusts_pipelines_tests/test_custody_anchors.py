@@ -400,3 +400,33 @@ def test_an_ad_hoc_export_delivery_writes_a_checkpoint(
 
 def checkpoint_path_of(sequence: int) -> Path:
     return checkpoints_root(configured_home()) / f"checkpoint-{sequence:08d}.json"
+
+
+def test_a_checkpoint_another_process_writes_meanwhile_is_never_replaced(
+    keeptrusts_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two processes checkpoint the same head at once: the second finds the file missing, then
+    the first writes it; the second must keep the first's bytes (they may be delivered)."""
+    from contextlib import contextmanager
+
+    from keeptrusts_pipelines.custody import checkpoints
+
+    ledger = fill(CustodyLedger(custody_url()), 3)
+    original = checkpoints.created_once
+
+    @contextmanager
+    def first_writes_meanwhile(final: Path):
+        monkeypatch.setattr(checkpoints, "created_once", original)
+        write_checkpoint(ledger, configured_home(), now=datetime(2026, 1, 1, tzinfo=UTC))
+        before = final.read_bytes()
+        try:
+            with original(final) as temporary:
+                yield temporary
+        finally:
+            assert final.read_bytes() == before
+
+    monkeypatch.setattr(checkpoints, "created_once", first_writes_meanwhile)
+    second = write_checkpoint(ledger, configured_home(), now=datetime(2026, 6, 1, tzinfo=UTC))
+    assert second.recorded_at == "2026-01-01T00:00:00Z"
+    assert json.loads(second.path.read_text())["recorded_at"] == "2026-01-01T00:00:00Z"
+    assert [p.name for p in second.path.parent.iterdir()] == [second.path.name]  # no temporary

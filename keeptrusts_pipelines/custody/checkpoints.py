@@ -26,7 +26,7 @@ from keeptrusts_pipelines.evidence.provenance import PAYLOAD_TYPE as PROVENANCE_
 from keeptrusts_pipelines.evidence.provenance import SUFFIX
 from keeptrusts_pipelines.evidence.provenance import _private_key as private_signing_key
 from keeptrusts_pipelines.exports.folder import BrokenRecord, read_json_file
-from keeptrusts_pipelines.lake.files import atomic_path
+from keeptrusts_pipelines.lake.files import created_once
 
 CHECKPOINT_TYPE = "https://keeptrusts.dev/custody-checkpoint/v1"
 CHECKPOINT_PAYLOAD_TYPE = "application/vnd.keeptrusts.custody-checkpoint+json"
@@ -152,8 +152,12 @@ def write_checkpoint(
     )
     payload = json.dumps(checkpoint.document(), sort_keys=True, separators=(",", ":")).encode()
     body = _signed(payload, signing_key) if signing_key else checkpoint.document()
-    with atomic_path(path) as temporary:
-        temporary.write_text(json.dumps(body, indent=2, ensure_ascii=False) + "\n", "utf-8")
+    try:
+        with created_once(path) as temporary:
+            temporary.write_text(json.dumps(body, indent=2, ensure_ascii=False) + "\n", "utf-8")
+    except FileExistsError:
+        # Another process recorded this sequence meanwhile: its file stands, judged as above.
+        return write_checkpoint(ledger, home, signing_key, now)
     return checkpoint
 
 

@@ -36,6 +36,22 @@ def atomic_path(final: Path) -> Iterator[Path]:
         temporary.unlink(missing_ok=True)
 
 
+@contextmanager
+def created_once(final: Path) -> Iterator[Path]:
+    """As `atomic_path`, but `final` is never replaced: FileExistsError if it exists by then."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
+    os.close(descriptor)
+    temporary = Path(name)
+    try:
+        yield temporary
+        with temporary.open("rb") as handle:
+            os.fsync(handle.fileno())
+        os.link(temporary, final)  # fails, unlike a rename, when `final` exists
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
 def write_atomically(final: Path, write: Callable[[Path], None]) -> None:
     with atomic_path(final) as temporary:
         write(temporary)
