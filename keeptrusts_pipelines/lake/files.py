@@ -6,7 +6,7 @@ import hashlib
 import os
 import tempfile
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 HASH_CHUNK = 1 << 20
@@ -20,25 +20,20 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-@contextmanager
-def atomic_path(final: Path) -> Iterator[Path]:
+def atomic_path(final: Path) -> AbstractContextManager[Path]:
     """A temporary path beside `final`, renamed over it once the block succeeds."""
-    final.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
-    os.close(descriptor)
-    temporary = Path(name)
-    try:
-        yield temporary
-        with temporary.open("rb") as handle:
-            os.fsync(handle.fileno())
-        os.replace(temporary, final)
-    finally:
-        temporary.unlink(missing_ok=True)
+    return _staged(final, os.replace)
+
+
+def created_once(final: Path) -> AbstractContextManager[Path]:
+    """As `atomic_path`, but `final` is never replaced: FileExistsError if it exists by then
+    (a link, unlike a rename, fails on an existing name)."""
+    return _staged(final, os.link)
 
 
 @contextmanager
-def created_once(final: Path) -> Iterator[Path]:
-    """As `atomic_path`, but `final` is never replaced: FileExistsError if it exists by then."""
+def _staged(final: Path, put: Callable[[Path, Path], None]) -> Iterator[Path]:
+    """A temporary file beside `final`, synced and `put` in place once the block succeeds."""
     final.parent.mkdir(parents=True, exist_ok=True)
     descriptor, name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
     os.close(descriptor)
@@ -47,7 +42,7 @@ def created_once(final: Path) -> Iterator[Path]:
         yield temporary
         with temporary.open("rb") as handle:
             os.fsync(handle.fileno())
-        os.link(temporary, final)  # fails, unlike a rename, when `final` exists
+        put(temporary, final)
     finally:
         temporary.unlink(missing_ok=True)
 
