@@ -535,6 +535,10 @@ WRITTEN_AS_PASTED = [
     ("AccountName=x;AccountKey=" + "Ab1+" * 22 + "==;EndpointSuffix=core", ["Ab1+"]),
     ("fw 10.20.30.40", ["10.20"]),
     ("server/10.0.0.5", ["10.0.0.5"]),
+    ("DNI12345678Z", ["12345678"]),
+    ("mi dni es el dni12.345.678-Z", ["345.678"]),
+    ("NIEX1234567L", ["1234567"]),
+    ("titularY2345678Z ok", ["2345678"]),
 ]
 # Near them, and no personal data or secret: left as written.
 PASTED_LOOK_ALIKES = [
@@ -551,6 +555,8 @@ PASTED_LOOK_ALIKES = [
     "pip install pkg==2.0.0.1",
     "Article 5.1.2.3 GDPR",
     "route 10.20.0.0/16",
+    "SKU12345678A",  # a DNI's shape glued to a word, but not its check letter
+    "NIEX1234567A",
 ]
 
 

@@ -118,12 +118,23 @@ def iban_number(candidate: str) -> list[Found]:
     return []
 
 
-def _national(module) -> Check:
+def _national(module, number: re.Pattern[str]) -> Check:
+    """A national id ending the candidate (`number`), by its module's check; a word glued in
+    front of it stays."""
+
     def check(candidate: str) -> list[Found]:
-        compact = re.sub(r"[\s.\-]", "", candidate).upper()
-        return [Found(0, len(candidate), compact)] if module.is_valid(compact) else []
+        found = number.search(candidate)
+        if found is None:
+            return []
+        compact = re.sub(r"[\s.\-]", "", found[0]).upper()
+        return [Found(found.start(), len(candidate), compact)] if module.is_valid(compact) else []
 
     return check
+
+
+DNI_NUMBER = re.compile(r"(?:[0-9]{8}|[0-9]{2}\.[0-9]{3}\.[0-9]{3})[ -]?[A-Za-z]$")
+NIE_NUMBER = re.compile(r"[XYZxyz][ -]?[0-9]{7}[ -]?[A-Za-z]$")
+CIF_NUMBER = re.compile(r"[ABCDEFGHJNPQRSUVW][0-9]{7}[0-9A-J]$")
 
 
 SSN_DIGITS = re.compile(r"[0-9]{3}[ -]?[0-9]{2}[ -]?[0-9]{4}$")
@@ -479,9 +490,9 @@ def checks(regions: tuple[str, ...]) -> dict[str, Check]:
     return {
         "card": card,
         "iban": iban_number,
-        "es_dni": _national(dni),
-        "es_nie": _national(nie),
-        "es_cif": _national(cif),
+        "es_dni": _national(dni, DNI_NUMBER),
+        "es_nie": _national(nie, NIE_NUMBER),
+        "es_cif": _national(cif, CIF_NUMBER),
         "us_ssn": us_ssn,
         "phone": phone_check(regions),
         "north_american_phone": north_american_phone(regions),
