@@ -67,3 +67,23 @@ def test_kt_serve_queues_the_apis_exports_for_its_daemon(
     os.killpg(process.pid, signal.SIGTERM)
     process.wait(timeout=60)
     assert not record.exists()
+
+
+def test_the_storage_exists_before_dagsters_processes_start(
+    keeptrusts_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The daemon and the webserver start together; on a new home each would create the
+    storage, and two stamping SQLite's schema version at once leave it unreadable to all."""
+    from keeptrusts_pipelines.cli import serve
+
+    seen = []
+
+    class Started:
+        def __init__(self, command: list[str], **_: object) -> None:
+            home = Path(os.environ["DAGSTER_HOME"])
+            databases = [home / "history" / "runs.db", home / "schedules" / "schedules.db"]
+            seen.append((Path(command[0]).name, all(db.is_file() for db in databases)))
+
+    monkeypatch.setattr(serve.subprocess, "Popen", Started)
+    serve._start_dagster(free_port())
+    assert seen == [("dagster-daemon", True), ("dagster-webserver", True)]

@@ -51,10 +51,10 @@ def _console_script(name: str) -> str:
 
 def _start_dagster(ui_port: int) -> tuple[subprocess.Popen, subprocess.Popen]:
     """The daemon and the webserver (loopback, `ui_port`) on the instance: (daemon, webserver)."""
-    from keeptrusts_pipelines.defs.instance import prepare_dagster_home
+    from keeptrusts_pipelines.defs.instance import home_with_storage
     from keeptrusts_pipelines.defs.instance_templates import PROJECT_ROOT
 
-    home = prepare_dagster_home()
+    home = home_with_storage()
     workspace = str(PROJECT_ROOT / "workspace.yaml")
     commands = [
         [_console_script("dagster-daemon"), "run", "-w", workspace],

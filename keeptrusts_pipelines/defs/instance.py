@@ -178,6 +178,18 @@ def _opened() -> dg.DagsterInstance:
         ) from None
 
 
+def home_with_storage() -> Path:
+    """`prepare_dagster_home`, then the instance's storage created in this process.
+
+    For a command that starts Dagster's processes (webserver, daemon, code server): started
+    together on a new home they each create the storage, and two stamping SQLite's schema
+    version at once leave it unreadable to all (`alembic_version` with two heads).
+    """
+    home = prepare_dagster_home()
+    local_instance()
+    return home
+
+
 # The session advisory lock that keeps pool changes (ensure_pool) apart on PostgreSQL.
 POOLS_LOCK_KEY = 0x6B74_706F_6F6C  # "ktpool"
 
