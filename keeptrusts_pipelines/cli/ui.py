@@ -20,7 +20,8 @@ import typer
 LOOPBACK = ("127.0.0.1", "localhost", "0.0.0.0")
 UP_WITHIN_SECONDS = 600
 LOCATIONS_LOADED = (
-    "{ workspaceOrError { ... on Workspace { locationEntries { name loadStatus } } } }"
+    "{ workspaceOrError { ... on Workspace { locationEntries { name loadStatus "
+    "locationOrLoadError { __typename } } } } }"
 )
 
 
@@ -51,8 +52,8 @@ def record_webserver_when_up(
 
 
 def _workspace_loaded(url: str) -> bool:
-    """Whether the webserver answers with its code locations loaded: it answers before they
-    are, and refuses runs of a location still loading."""
+    """Whether the webserver answers with its code locations loaded, without error: it answers
+    before they are, and refuses runs of a location still loading or failed to load."""
     request = urllib.request.Request(
         url,
         data=json.dumps({"query": LOCATIONS_LOADED}).encode(),
@@ -64,7 +65,12 @@ def _workspace_loaded(url: str) -> bool:
     except (OSError, ValueError, KeyError, TypeError):
         return False
     entries = workspace.get("locationEntries") or []
-    return bool(entries) and all(entry["loadStatus"] == "LOADED" for entry in entries)
+    # A location that failed to load is LOADED too, with an error instead of its jobs.
+    return bool(entries) and all(
+        entry["loadStatus"] == "LOADED"
+        and (entry.get("locationOrLoadError") or {}).get("__typename") == "RepositoryLocation"
+        for entry in entries
+    )
 
 
 def forget_webserver() -> None:
