@@ -36,16 +36,15 @@ def record_webserver_when_up(
     """Once the webserver at `url` answers, record it (and its process) in the Dagster home;
     False when the process ended or never answered in time. Whoever started it removes the
     record when it stops (a record whose process has gone is ignored anyway)."""
+    from keeptrusts_pipelines.lake.files import atomic_path
     from keeptrusts_pipelines.settings import webserver_record_path
 
     deadline = time.monotonic() + within_seconds
     while process.poll() is None and time.monotonic() < deadline:
         if _workspace_loaded(url):
-            record = webserver_record_path()
-            # Through a temporary file: kt reading it meanwhile sees no record or a whole one.
-            staging = record.with_name(f".{record.name}.{os.getpid()}")
-            staging.write_text(json.dumps({"url": url, "pid": process.pid}))
-            staging.replace(record)
+            # Whole or not at all, for a kt reading it meanwhile.
+            with atomic_path(webserver_record_path()) as staging:
+                staging.write_text(json.dumps({"url": url, "pid": process.pid}))
             return True
         time.sleep(1)
     return False

@@ -20,6 +20,7 @@ from keeptrusts_pipelines.defs.instance_templates import (
     SQLITE_TEMPLATE,
 )
 from keeptrusts_pipelines.errors import ConfigurationError
+from keeptrusts_pipelines.lake.files import atomic_path
 from keeptrusts_pipelines.settings import dagster_home
 
 PG_URL_VARIABLE = "KEEPTRUSTS_DAGSTER_PG_URL"
@@ -132,9 +133,8 @@ def prepare_dagster_home() -> Path:
         and (not target.exists() or target.read_bytes() != template.read_bytes())
     ):
         # Through a temporary file: a process opening the instance meanwhile reads a whole one.
-        staging = target.with_name(f".dagster.yaml.{os.getpid()}.{threading.get_ident()}")
-        shutil.copyfile(template, staging)
-        staging.replace(target)
+        with atomic_path(target) as staging:
+            shutil.copyfile(template, staging)
     os.environ["DAGSTER_HOME"] = str(home)
     return home
 
